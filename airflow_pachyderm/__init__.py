@@ -1,0 +1,73 @@
+"""airflow-pachyderm: Pachyderm-style versioned data pipelines for Apache Airflow on lakeFS."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "get_provider_info", "load_pipelines"]
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Describe this provider to Airflow's provider registry."""
+    return {
+        "package-name": "airflow-pachyderm",
+        "name": "Pachyderm pipelines on lakeFS",
+        "description": "Pachyderm-style data-driven, versioned ML pipelines on lakeFS.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": "lakeFS",
+                "external-doc-url": "https://docs.lakefs.io/",
+                "tags": ["software"],
+            }
+        ],
+        "hooks": [
+            {
+                "integration-name": "lakeFS",
+                "python-modules": ["airflow_pachyderm.lakefs.hook"],
+            }
+        ],
+        "connection-types": [
+            {
+                "connection-type": "lakefs",
+                "hook-class-name": "airflow_pachyderm.lakefs.hook.LakeFSHook",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema", "port"],
+                    "relabeling": {
+                        "host": "lakeFS endpoint URL",
+                        "login": "Access key ID",
+                        "password": "Secret access key",
+                    },
+                    "placeholders": {
+                        "host": "http://127.0.0.1:8000",
+                        "login": "AKIAIOSFODNN7EXAMPLE",
+                        "extra": '{"storage_namespace": "s3://my-bucket/{repo}"}',
+                    },
+                },
+            }
+        ],
+    }
+
+
+def load_pipelines(
+    path: str,
+    namespace: dict[str, Any] | None = None,
+    *,
+    lakefs_conn_id: str = "lakefs_default",
+) -> dict[str, Any]:
+    """Build one Airflow DAG per pipeline spec found under ``path``.
+
+    :param path: a spec file or a directory of spec files (``*.yaml``, ``*.yml``,
+        ``*.json``), relative paths resolved against the calling DAG file's directory.
+    :param namespace: the DAG file's ``globals()``; the DAGs are put there so the
+        dag-processor finds them.
+    :param lakefs_conn_id: the Airflow connection to lakeFS used by the pipelines' tasks.
+    :return: the DAGs by dag_id.
+    :raises airflow_pachyderm.spec.SpecErrors: a spec is invalid; the message lists every
+        error as ``FILE:LINE:COL: field.path: message``.
+    """
+    from airflow_pachyderm.dag_factory import load_pipelines as _load
+
+    return _load(path, namespace, lakefs_conn_id=lakefs_conn_id, _caller_depth=2)

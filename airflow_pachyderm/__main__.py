@@ -1,0 +1,5 @@
+import sys
+
+from airflow_pachyderm.cli import main
+
+sys.exit(main())

@@ -1,0 +1,246 @@
+"""Pipeline specs -> Airflow DAGs: one asset-scheduled DAG per pipeline.
+
+A DAG file needs two lines (plus a comment: Airflow's safe mode only parses files that
+mention both "airflow" and "dag")::
+
+    # Airflow DAGs, one per pipeline spec
+    from airflow_pachyderm import load_pipelines
+    load_pipelines("specs/", globals())
+
+Each pipeline's DAG runs plan -> process (mapped over batches) -> commit, and is scheduled
+on one Asset per input repo branch (``lakefs://<repo>/<branch>``), so that the output
+commit of one pipeline (its commit task's outlet) triggers the pipelines reading it.
+A spec with errors makes the DAG file fail to import with the ``FILE:LINE:COL`` messages.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import (
+    DAG,
+    Asset,
+    AssetOrTimeSchedule,
+    CronTriggerTimetable,
+    DeltaTriggerTimetable,
+    MultipleCronTriggerTimetable,
+    Param,
+)
+
+from airflow_pachyderm.spec.checking import load_graph
+from airflow_pachyderm.spec.cron import every_seconds
+from airflow_pachyderm.spec.models import Input, PipelineSpec
+
+ASSET_GROUP = "lakefs"
+# Cron-scheduled pipelines start from here; with catchup=False no past run is created.
+START_DATE = datetime(2024, 1, 1, tzinfo=timezone.utc)
+REPROCESS_CHOICES = ["changed", "all", "failed"]
+
+
+def input_asset(repo: str, branch: str) -> Asset:
+    """The Asset standing for new commits on ``branch`` of lakeFS repository ``repo``."""
+    uri = f"lakefs://{repo}/{branch}"
+    return Asset(name=uri, uri=uri, group=ASSET_GROUP)
+
+
+def load_pipelines(
+    path: str | Path,
+    namespace: dict[str, Any] | None = None,
+    *,
+    lakefs_conn_id: str = "lakefs_default",
+    _caller_depth: int = 1,
+) -> dict[str, DAG]:
+    """Build one DAG per pipeline found under ``path`` and put them in ``namespace``.
+
+    :param path: a spec file or directory; a relative path is resolved against the
+        directory of the calling DAG file.
+    :param namespace: the DAG file's ``globals()``.
+    :param lakefs_conn_id: Airflow connection to the lakeFS server.
+    :raises SpecErrors: when any spec is invalid (Airflow shows it as an import error).
+    """
+    graph = load_graph(_resolve(Path(path), namespace, _caller_depth + 1))
+    dags: dict[str, DAG] = {}
+    for name in graph.topological_order():
+        dag = build_dag(graph.specs[name], lakefs_conn_id=lakefs_conn_id)
+        dags[dag.dag_id] = dag
+    if namespace is not None:
+        namespace.update(dags)
+    return dags
+
+
+def _resolve(path: Path, namespace: dict[str, Any] | None, depth: int) -> Path:
+    if path.is_absolute():
+        return path
+    caller_file = (namespace or {}).get("__file__")
+    if caller_file is None:
+        caller_file = sys._getframe(depth).f_globals.get("__file__")
+    base = Path(caller_file).resolve().parent if caller_file else Path.cwd()
+    return base / path
+
+
+def build_dag(spec: PipelineSpec, *, lakefs_conn_id: str = "lakefs_default") -> DAG:
+    """The DAG of one (already checked) pipeline."""
+    from airflow_pachyderm.operators import CommitOperator, PlanOperator, ProcessBatchOperator
+
+    settings = spec.airflow
+    pipeline_spec = spec.to_dict()
+    dag = DAG(
+        dag_id=spec.dag_id,
+        description=spec.description or f"Pachyderm pipeline {spec.name}",
+        schedule=schedule_for(spec),
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=settings.max_active_runs,
+        dagrun_timeout=timedelta(seconds=spec.job_timeout) if spec.job_timeout else None,
+        tags=list(dict.fromkeys([*settings.tags, "pachyderm"])),
+        default_args={"owner": settings.owner, "retries": settings.retries},
+        params=params_for(spec),
+        doc_md=doc_md(spec),
+    )
+    process_options: dict[str, Any] = {
+        "max_active_tis_per_dagrun": spec.parallelism_spec.constant,
+    }
+    if settings.pool:
+        process_options["pool"] = settings.pool
+    with dag:
+        plan = PlanOperator(
+            task_id="plan", pipeline_spec=pipeline_spec, lakefs_conn_id=lakefs_conn_id
+        )
+        process = ProcessBatchOperator.partial(
+            task_id="process",
+            pipeline_spec=pipeline_spec,
+            lakefs_conn_id=lakefs_conn_id,
+            **process_options,
+        ).expand(batch=plan.output)
+        commit = CommitOperator(
+            task_id="commit",
+            pipeline_spec=pipeline_spec,
+            lakefs_conn_id=lakefs_conn_id,
+            outlets=[input_asset(spec.output_repo, spec.output_branch)],
+            # Runs when no datum batch failed, also when there was nothing to process
+            # (the mapped task is then skipped): the job still records its input commits.
+            trigger_rule="none_failed",
+        )
+        plan >> process >> commit
+    return dag
+
+
+def schedule_for(spec: PipelineSpec) -> Any:
+    """Assets of the input branches (any of them), or'ed with the cron inputs' schedule."""
+    assets = [input_asset(repo, branch) for repo, branch in spec.input_repos()]
+    condition: Any = None
+    for asset in assets:
+        condition = asset if condition is None else condition | asset
+    timetable = _timetable(spec)
+    if timetable is None:
+        return condition
+    if condition is None:
+        return timetable
+    return AssetOrTimeSchedule(timetable=timetable, assets=condition)
+
+
+def _timetable(spec: PipelineSpec) -> Any:
+    schedules = [cron.spec for cron in spec.cron_inputs()]
+    if not schedules:
+        return None
+    if len(schedules) == 1:
+        interval = every_seconds(schedules[0])
+        if interval is not None:
+            return DeltaTriggerTimetable(timedelta(seconds=interval))
+        return CronTriggerTimetable(schedules[0], timezone="UTC")
+    # Several cron inputs: spec checks guarantee they are all cron expressions.
+    return MultipleCronTriggerTimetable(*dict.fromkeys(schedules), timezone="UTC")
+
+
+def params_for(spec: PipelineSpec) -> dict[str, Param]:
+    """Run parameters shown in the trigger form: pin inputs, pick the output, reprocess."""
+    names = {pfs.name: f"{pfs.repo}@{pfs.branch}" for pfs in spec.pfs_inputs()}
+    return {
+        "input_commits": Param(
+            {},
+            type="object",
+            properties={
+                name: {"type": "string", "description": f"ref to read from {source}"}
+                for name, source in names.items()
+            },
+            additionalProperties=False,
+            description="Input name -> lakeFS ref (commit id, tag, or a ref like 'main~1') "
+            'to read instead of the branch head, e.g. {"model": "<commit id>"}. '
+            f"Inputs: {', '.join(f'{n} ({s})' for n, s in names.items()) or 'none'}. "
+            "{} reads the head of every input branch.",
+        ),
+        "output_branch": Param(
+            spec.output_branch,
+            type="string",
+            pattern=r"^\w[-\w]*$",
+            description=f"Branch of output repo '{spec.output_repo}' that receives the "
+            "commit. Use a side branch (e.g. 'rerun-old-model') to recompute history "
+            "without touching the main results.",
+        ),
+        "reprocess": Param(
+            "changed",
+            type="string",
+            examples=REPROCESS_CHOICES,
+            description="Which datums to process: 'changed' (new or changed since the last "
+            "output commit), 'all', 'failed' (those that failed last time), or a "
+            "comma-separated list of datum ids.",
+        ),
+    }
+
+
+def doc_md(spec: PipelineSpec) -> str:
+    """The DAG's documentation: inputs, their graph, output, and the spec as written."""
+    lines = [f"## Pipeline `{spec.name}`", ""]
+    if spec.description:
+        lines += [spec.description, ""]
+    lines += ["A new commit on any of these input branches starts a run:", ""]
+    lines += [
+        f"- `{pfs.name}`: `lakefs://{pfs.repo}/{pfs.branch}`, glob `{pfs.glob}`"
+        for pfs in spec.pfs_inputs()
+    ]
+    lines += [f"- `{cron.name}`: schedule `{cron.spec}`" for cron in spec.cron_inputs()]
+    lines += [
+        "",
+        f"Output: `lakefs://{spec.output_repo}/{spec.output_branch}`",
+        "",
+        "### Input graph",
+        "",
+        "```text",
+        *_tree(spec.input),
+        "```",
+        "",
+        f"### Spec (`{spec.source_file}:{spec.source_line}`, hash `{spec.spec_hash()[:12]}`)",
+        "",
+        "```yaml",
+        (spec.source_text or _yaml(spec)).rstrip("\n"),
+        "```",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _tree(node: Input, prefix: str = "", last: bool = True, root: bool = True) -> list[str]:
+    if node.pfs is not None:
+        label = f"pfs {node.pfs.name}: {node.pfs.repo}@{node.pfs.branch} {node.pfs.glob}"
+        if node.pfs.join_on:
+            label += f" joinOn {node.pfs.join_on}"
+        if node.pfs.group_by:
+            label += f" groupBy {node.pfs.group_by}"
+    elif node.cron is not None:
+        label = f"cron {node.cron.name}: {node.cron.spec}"
+    else:
+        label = node.kind
+    head = "" if root else prefix + ("└── " if last else "├── ")
+    lines = [head + label]
+    child_prefix = "" if root else prefix + ("    " if last else "│   ")
+    for index, child in enumerate(node.children):
+        lines += _tree(child, child_prefix, index == len(node.children) - 1, root=False)
+    return lines
+
+
+def _yaml(spec: PipelineSpec) -> str:
+    import yaml
+
+    return yaml.safe_dump(spec.to_dict(), sort_keys=False)

@@ -1,0 +1,128 @@
+"""``airflow-pachyderm datums``: the datums a job would see, without running anything.
+
+Like ``pachctl list datum``: each datum's id, its files per input, and whether the next
+job would process, skip or delete it. Users debug their glob patterns with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", help="pipeline spec file or directory")
+    parser.add_argument("--pipeline", help="pipeline name (needed when the spec has several)")
+    parser.add_argument(
+        "--input", action="append", default=[], metavar="NAME=REF",
+        help="read input NAME at REF instead of its branch head (repeatable)",
+    )
+    parser.add_argument("--output-branch", help="compare with this output branch's manifest")
+    parser.add_argument(
+        "--reprocess", default="changed", help="changed (default), all, failed, or datum ids"
+    )
+    parser.add_argument("--json", action="store_true", help="print a JSON array")
+    parser.add_argument("--lakefs-conn-id", default="lakefs_default")
+
+
+def run(args: argparse.Namespace) -> int:
+    from airflow_pachyderm.jobs.cli_run import parse_input_pins
+    from airflow_pachyderm.jobs.plan import (
+        JobInputError,
+        JobRequest,
+        parse_reprocess,
+        plan_datums,
+        resolve_inputs,
+    )
+    from airflow_pachyderm.lakefs.errors import LakeFSError, NotFoundError
+    from airflow_pachyderm.lakefs.hook import LakeFSHook
+    from airflow_pachyderm.spec import SpecErrors, load_specs
+
+    try:
+        specs = load_specs(args.spec)
+    except SpecErrors as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    if args.pipeline:
+        matching = [spec for spec in specs if spec.name == args.pipeline]
+        if not matching:
+            names = ", ".join(spec.name for spec in specs)
+            print(f"{args.spec}: no pipeline named {args.pipeline!r} (have: {names})",
+                  file=sys.stderr)
+            return 1
+        spec = matching[0]
+    elif len(specs) == 1:
+        spec = specs[0]
+    else:
+        names = ", ".join(spec.name for spec in specs)
+        print(f"{args.spec} holds several pipelines ({names}): choose one with --pipeline",
+              file=sys.stderr)
+        return 2
+
+    client = LakeFSHook(lakefs_conn_id=args.lakefs_conn_id)
+    try:
+        request = JobRequest(
+            dag_id=spec.dag_id, run_id="datums-dry-run",
+            input_commits=parse_input_pins(args.input),
+            reprocess=parse_reprocess(args.reprocess),
+        )
+        inputs = resolve_inputs(client, spec, request, write_ticks=False)
+        branch = args.output_branch or spec.output_branch
+        try:
+            base = client.resolve_ref(spec.output_repo, branch)
+        except NotFoundError:
+            base = None  # the pipeline never ran: every datum is new
+        plan = plan_datums(client, spec, inputs, base, request.reprocess)
+    except (JobInputError, LakeFSError) as exc:
+        print(f"{spec.name}: {exc}", file=sys.stderr)
+        return 1
+
+    rows = []
+    for status, planned in (("process", plan.to_process), ("skip", plan.to_skip)):
+        for item in planned:
+            rows.append({
+                "id": item.id,
+                "status": status,
+                "reason": item.reason,
+                "files": [
+                    {"input": f.input_name, "repo": f.repo, "commit": f.commit, "path": f.path}
+                    for f in item.datum.files
+                ],
+            })
+    for entry in plan.to_delete:
+        rows.append({
+            "id": entry.datum_id,
+            "status": "delete",
+            "reason": "removed",
+            "files": [
+                {"input": i.input_name, "repo": i.repo, "commit": i.commit, "path": i.path}
+                for i in entry.inputs
+            ],
+        })
+    if args.json:
+        json.dump(rows, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    _print_table(spec.name, rows, plan.counts)
+    return 0
+
+
+def _print_table(pipeline: str, rows: list[dict], counts: dict[str, int]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"datums of pipeline {pipeline}", show_lines=False)
+    table.add_column("datum", no_wrap=True)
+    table.add_column("status")
+    table.add_column("files")
+    for row in rows:
+        files = "\n".join(f"{f['input']}: /{f['path']}" for f in row["files"][:5])
+        if len(row["files"]) > 5:
+            files += f"\n... {len(row['files']) - 5} more"
+        table.add_row(row["id"][:12], f"{row['status']} ({row['reason']})", files)
+    console = Console()
+    console.print(table)
+    console.print(
+        f"{counts['process']} to process, {counts['skip']} to skip, {counts['delete']} to delete"
+    )

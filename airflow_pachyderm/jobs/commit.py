@@ -1,0 +1,204 @@
+"""Step 3 of a job: one atomic output commit with provenance, merged in one step.
+
+Every step checks what an earlier, interrupted attempt already did, so a retry after a
+crash at any point ends with exactly one output commit and no leftovers:
+
+1. a commit of this job on the output branch -> it was merged: delete the job's branches;
+2. staging branch head made by this job -> it was committed but not merged: merge it;
+3. otherwise apply deletions, write the manifest, commit the staging branch, check that
+   the output branch did not move since the plan, merge, delete the job's branches.
+
+The job's state (plan, batch results) lives on its own, never committed, state branch,
+so it stays readable to a retry whatever point the crash hit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from airflow_pachyderm.datums import (
+    ManifestEntry,
+    check_output_collisions,
+    iter_manifest,
+    write_manifest,
+)
+from airflow_pachyderm.datums.manifest import MANIFEST_PATH
+from airflow_pachyderm.jobs.job import (
+    DATUMS_PATH,
+    JobPlanRecord,
+    batch_result_path,
+    staging_branch_for,
+    state_branch_for,
+)
+from airflow_pachyderm.jobs.process import load_plan
+from airflow_pachyderm.jobs.storage import read_with, upload_written
+from airflow_pachyderm.lakefs.client import LakeFSClient
+from airflow_pachyderm.lakefs.errors import ConflictError, NotFoundError
+from airflow_pachyderm.lakefs.provenance import KEY_JOB, Provenance
+
+log = logging.getLogger(__name__)
+
+
+class OutputBranchMovedError(ConflictError):
+    """The output branch got another commit while this job ran."""
+
+
+@dataclass(frozen=True)
+class JobCommit:
+    """The result of a job: its output commit on the output branch."""
+
+    repo: str
+    branch: str
+    commit: str
+    provenance: Provenance
+
+
+def commit_job(
+    client: LakeFSClient,
+    repo: str,
+    job_id: str,
+    *,
+    output_branch: str,
+    image: str = "",
+    log_line: Callable[[str], None] = log.info,
+) -> JobCommit:
+    """Commit job ``job_id`` and merge it into ``output_branch``; safe to call again."""
+    staging, state = staging_branch_for(job_id), state_branch_for(job_id)
+    done = _finished_commit(client, repo, output_branch, job_id)
+    if done is not None:
+        log_line(f"job {job_id}: already merged as {done.commit}; cleaning up")
+        _drop_job_branches(client, repo, job_id)
+        return done
+    try:
+        plan = load_plan(client, repo, state)
+    except NotFoundError as exc:
+        raise NotFoundError(
+            f"job {job_id} has no state branch and no output commit on {output_branch}: "
+            "run its plan task again", where=f"{repo}@{state}",
+        ) from exc
+    staging_head = client.get_commit(repo, staging)
+    if staging_head.metadata.get(KEY_JOB) == job_id:
+        provenance = Provenance.from_metadata(staging_head.metadata)
+        assert provenance is not None
+        log_line(f"job {job_id}: staging already committed ({staging_head.id}); merging")
+    else:
+        provenance = _commit_staging(client, plan, image, log_line)
+    return _merge(client, plan, provenance, log_line)
+
+
+def _finished_commit(
+    client: LakeFSClient, repo: str, branch: str, job_id: str, depth: int = 20
+) -> JobCommit | None:
+    """The output commit of ``job_id`` among the branch's latest commits, if any."""
+    try:
+        for commit in client.log(repo, branch, amount=depth, first_parent=True):
+            if commit.metadata.get(KEY_JOB) == job_id:
+                provenance = Provenance.from_metadata(commit.metadata)
+                assert provenance is not None
+                return JobCommit(repo, branch, commit.id, provenance)
+    except NotFoundError:
+        return None
+    return None
+
+
+def _drop_job_branches(client: LakeFSClient, repo: str, job_id: str) -> None:
+    client.delete_branch(repo, staging_branch_for(job_id), missing_ok=True)
+    client.delete_branch(repo, state_branch_for(job_id), missing_ok=True)
+
+
+def _commit_staging(
+    client: LakeFSClient, plan: JobPlanRecord, image: str, log_line: Callable[[str], None]
+) -> Provenance:
+    repo, staging, state = plan.output_repo, plan.staging_branch, plan.state_branch
+    results: dict[str, dict] = {}
+    images = set()
+    for index in range(plan.batches):
+        try:
+            record = json.loads(client.read_bytes(repo, state, batch_result_path(index)))
+        except NotFoundError as exc:
+            raise RuntimeError(
+                f"job {plan.job_id}: batch {index} has no result: its process task did not "
+                "finish; rerun it before committing"
+            ) from exc
+        results.update(record["datums"])
+        images.add(record.get("image", ""))
+    failed = [datum_id for datum_id, r in results.items() if r["status"] == "failed"]
+    if failed:
+        raise RuntimeError(
+            f"job {plan.job_id}: {len(failed)} datums failed (first {failed[0]}); "
+            "not committing, the output branch is left untouched"
+        )
+
+    entries: list[ManifestEntry] = []
+    for entry in read_with(client, repo, state, DATUMS_PATH, lambda fh: list(iter_manifest(fh))):
+        result = results.get(entry.datum_id)
+        if result is not None:
+            entry = ManifestEntry(
+                entry.datum_id, entry.hash, entry.inputs, tuple(result["outputs"]), False
+            )
+        entries.append(entry)
+    # Carried-over outputs and new ones together: one path, one datum.
+    check_output_collisions({e.datum_id: e.outputs for e in entries})
+    written = {path for e in entries for path in e.outputs}
+    stale = [path for path in plan.stale_outputs if path not in written]
+    client.delete_objects(repo, staging, stale)
+    upload_written(client, repo, staging, MANIFEST_PATH, lambda fh: write_manifest(fh, entries))
+
+    counts = dict(plan.counts)
+    counts["failed"] = 0
+    counts["recovered"] = sum(1 for r in results.values() if r["status"] == "recovered")
+    provenance = Provenance(
+        pipeline=plan.pipeline,
+        job=plan.job_id,
+        spec_hash=plan.spec_hash,
+        image=image or ",".join(sorted(i for i in images if i)),
+        inputs=plan.inputs,
+        datums=counts,
+        manifest_path=MANIFEST_PATH,
+        output_branch=plan.output_branch,
+        base_commit=plan.base_commit,
+        dag_id=plan.dag_id,
+        run_id=plan.run_id,
+        airflow_url=plan.airflow_url,
+    )
+    commit = client.commit(
+        repo, staging, _message(plan), metadata=provenance.to_metadata(), allow_empty=True
+    )
+    log_line(f"job {plan.job_id}: staged outputs committed as {commit.id}")
+    return provenance
+
+
+def _merge(
+    client: LakeFSClient,
+    plan: JobPlanRecord,
+    provenance: Provenance,
+    log_line: Callable[[str], None],
+) -> JobCommit:
+    repo, branch, staging = plan.output_repo, plan.output_branch, plan.staging_branch
+    head = client.get_commit(repo, branch)
+    if plan.base_commit and head.id != plan.base_commit:
+        raise OutputBranchMovedError(
+            f"output branch moved from {plan.base_commit} to {head.id} while job "
+            f"{plan.job_id} ran; nothing was merged. Run the job again to build on the new "
+            "head", where=f"{repo}@{branch}",
+        )
+    merged = client.merge(
+        repo, staging, branch,
+        message=_message(plan),
+        metadata=provenance.to_metadata(),
+        allow_empty=True,
+    )
+    _drop_job_branches(client, repo, plan.job_id)
+    log_line(f"job {plan.job_id}: output commit {repo}@{merged} on branch {branch}")
+    return JobCommit(repo, branch, merged, provenance)
+
+
+def _message(plan: JobPlanRecord) -> str:
+    counts = plan.counts
+    return (
+        f"{plan.pipeline}: job {plan.job_id} ({counts.get('processed', 0)} processed, "
+        f"{counts.get('skipped', 0)} skipped, {counts.get('deleted', 0)} deleted)"
+    )

@@ -1,0 +1,95 @@
+"""Translate a pipeline spec into the plain values the datum planner and runners take."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+
+from airflow_pachyderm.datums.inputs import (
+    CronInput,
+    CrossInput,
+    GroupInput,
+    InputTree,
+    JoinInput,
+    PfsInput,
+    UnionInput,
+)
+from airflow_pachyderm.runners.base import TransformSpec
+from airflow_pachyderm.spec.models import Input, PipelineSpec
+
+_COMBINATORS = {"cross": CrossInput, "union": UnionInput, "join": JoinInput, "group": GroupInput}
+
+
+def cron_repo(pipeline: str, input_name: str) -> str:
+    """The repository holding the ticks of a cron input (Pachyderm: ``<pipeline>_<name>``)."""
+    return f"{pipeline}-cron-{input_name.lower().replace('_', '-')}"[:63]
+
+
+def input_tree(spec: PipelineSpec, commits: Mapping[str, str]) -> InputTree:
+    """The spec's input tree with every leaf pinned to the commit in ``commits`` (by name)."""
+    return _convert(spec, spec.input, commits)
+
+
+def _convert(spec: PipelineSpec, node: Input, commits: Mapping[str, str]) -> InputTree:
+    if node.pfs is not None:
+        pfs = node.pfs
+        return PfsInput(
+            name=pfs.name,
+            repo=pfs.repo,
+            branch=pfs.branch,
+            commit=commits[pfs.name],
+            glob=pfs.glob,
+            join_on=pfs.join_on,
+            outer_join=pfs.outer_join,
+            group_by=pfs.group_by,
+            empty_files=pfs.empty_files,
+            lazy=pfs.lazy,
+        )
+    if node.cron is not None:
+        cron = node.cron
+        return CronInput(
+            name=cron.name,
+            repo=cron_repo(spec.name, cron.name),
+            commit=commits[cron.name],
+            spec=cron.spec,
+            overwrite=cron.overwrite,
+            # One datum per tick file, as Pachyderm's cron inputs.
+            glob="/*",
+        )
+    kind = node.kind
+    children = tuple(_convert(spec, child, commits) for child in node.children)
+    return _COMBINATORS[kind](inputs=children)
+
+
+def transform_spec(spec: PipelineSpec) -> TransformSpec:
+    """How the runner starts the user's code for this pipeline."""
+    transform = spec.transform
+    limits = spec.resource_limits
+    return TransformSpec(
+        image=transform.image,
+        cmd=list(transform.cmd),
+        stdin=list(transform.stdin or []),
+        env=dict(transform.env),
+        working_dir=transform.working_dir,
+        user=transform.user,
+        err_cmd=list(transform.err_cmd or []),
+        network=transform.network,
+        cpu_limit=float(limits.cpu) if limits and limits.cpu else None,
+        memory_limit_bytes=int(limits.memory) if limits and limits.memory else None,
+        datum_timeout_s=float(spec.datum_timeout) if spec.datum_timeout else None,
+        datum_tries=spec.datum_tries,
+        datum_batching=spec.datum_batching,
+    )
+
+
+def datum_salt(spec: PipelineSpec) -> str:
+    """What, besides input content, makes a datum's result differ.
+
+    The spec's ``salt`` and the transform (image, command, environment, secret names): a
+    new image or command reprocesses every datum, as the result may differ. Scheduling knobs
+    (parallelism, batching, Airflow settings) do not change results and are left out.
+    """
+    transform = spec.transform.model_dump(mode="json", by_alias=True, exclude_none=True)
+    payload = {"salt": spec.salt or "", "transform": transform}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

@@ -1,0 +1,268 @@
+"""Step 1 of a job: pin the inputs, build and diff the datums, prepare the staging branch."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from airflow_pachyderm.datums import (
+    Batch,
+    iter_datums,
+    make_batches,
+    plan_job,
+    serialize_datums,
+    write_manifest,
+)
+from airflow_pachyderm.datums.plan import JobPlan, ReprocessMode
+from airflow_pachyderm.jobs.convert import cron_repo, datum_salt, input_tree
+from airflow_pachyderm.jobs.job import (
+    DATUMS_PATH,
+    JOB_BRANCH_PREFIX,
+    PLAN_PATH,
+    BatchRef,
+    JobPlanRecord,
+    batch_datums_path,
+    job_id_for,
+    staging_branch_for,
+    state_branch_for,
+)
+from airflow_pachyderm.jobs.storage import lakefs_lister, read_previous_manifest, upload_written
+from airflow_pachyderm.lakefs.client import LakeFSClient
+from airflow_pachyderm.lakefs.errors import LakeFSError, NotFoundError
+from airflow_pachyderm.lakefs.provenance import InputCommit
+from airflow_pachyderm.spec.models import PipelineSpec
+
+log = logging.getLogger(__name__)
+
+
+class JobInputError(ValueError):
+    """The job was asked to read something that does not exist or is not an input."""
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """What a run asks for: its identity and the run's parameters.
+
+    :param input_commits: input name -> ref (branch, tag, commit id, ``main~1``);
+        inputs not named read their branch head.
+    :param output_branch: branch receiving the output commit (default: the spec's).
+    :param reprocess: ``changed``, ``all``, ``failed``, or datum ids.
+    :param tick: time of a cron tick (the run's logical date).
+    """
+
+    dag_id: str
+    run_id: str
+    input_commits: Mapping[str, str]
+    output_branch: str | None = None
+    reprocess: ReprocessMode = "changed"
+    tick: datetime | None = None
+    airflow_url: str = ""
+
+    @property
+    def job_id(self) -> str:
+        return job_id_for(self.dag_id, self.run_id)
+
+
+def parse_reprocess(value: object) -> ReprocessMode:
+    """The ``reprocess`` param: a mode, a comma-separated string of datum ids, or a list."""
+    if value is None or value == "":
+        return "changed"
+    if isinstance(value, str):
+        if value in ("changed", "all", "failed"):
+            return value
+        ids = [item.strip() for item in value.split(",") if item.strip()]
+    elif isinstance(value, (list, tuple, set)):
+        ids = [str(item).strip() for item in value]
+    else:
+        raise JobInputError(f"reprocess: expected a mode or datum ids, got {value!r}")
+    bad = [item for item in ids if not _is_hex(item)]
+    if bad:
+        raise JobInputError(
+            f"reprocess: {bad[0]!r} is neither 'changed', 'all', 'failed' nor a datum id "
+            "(64 hex characters, as `airflow-pachyderm datums` prints)"
+        )
+    return set(ids)
+
+
+def _is_hex(text: str) -> bool:
+    return len(text) == 64 and all(c in "0123456789abcdef" for c in text)
+
+
+def resolve_inputs(
+    client: LakeFSClient, spec: PipelineSpec, request: JobRequest, *, write_ticks: bool = True
+) -> tuple[InputCommit, ...]:
+    """Pin every input (changed or not) to a commit id.
+
+    A cron input gets a new tick commit, unless ``write_ticks`` is false (a dry run), which
+    reads its latest tick instead.
+    """
+    names = [pfs.name for pfs in spec.pfs_inputs()] + [c.name for c in spec.cron_inputs()]
+    unknown = sorted(set(request.input_commits) - set(names))
+    if unknown:
+        raise JobInputError(
+            f"input_commits names {unknown[0]!r}, which is not an input of pipeline "
+            f"{spec.name!r} (inputs: {', '.join(names)})"
+        )
+    pinned: list[InputCommit] = []
+    for pfs in spec.pfs_inputs():
+        ref = request.input_commits.get(pfs.name) or pfs.branch
+        try:
+            commit = client.resolve_ref(pfs.repo, ref)
+        except NotFoundError as exc:
+            raise JobInputError(
+                f"input {pfs.name!r}: repo {pfs.repo!r} has no ref {ref!r} ({exc.server_message})"
+            ) from exc
+        pinned.append(InputCommit(pfs.name, pfs.repo, commit, pfs.branch))
+    for cron in spec.cron_inputs():
+        repo = cron_repo(spec.name, cron.name)
+        ref = request.input_commits.get(cron.name)
+        if ref or not write_ticks:
+            try:
+                commit = client.resolve_ref(repo, ref or "main")
+            except NotFoundError as exc:
+                raise JobInputError(
+                    f"cron input {cron.name!r}: tick repo {repo!r} has no ref "
+                    f"{ref or 'main'!r}; it gets its first tick when the pipeline first runs"
+                ) from exc
+        else:
+            commit = _write_tick(client, repo, request.tick, overwrite=cron.overwrite)
+        pinned.append(InputCommit(cron.name, repo, commit, "main"))
+    return tuple(pinned)
+
+
+def _write_tick(
+    client: LakeFSClient, repo: str, tick: datetime | None, *, overwrite: bool
+) -> str:
+    """Add a file named after the tick time to the cron repo and commit it."""
+    when = (tick or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    name = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    client.create_repository(repo, exist_ok=True)
+    if overwrite:
+        old = [o.path for o in client.list_objects(repo, "main") if o.path != name]
+        client.delete_objects(repo, "main", old)
+    client.upload(repo, "main", name, when.isoformat().encode())
+    return client.commit(repo, "main", f"tick {name}", allow_empty=True).id
+
+
+def prepare_output_branch(client: LakeFSClient, spec: PipelineSpec, branch: str) -> str:
+    """Create the output repo/branch on first use; return the branch's head commit."""
+    client.create_repository(spec.output_repo, default_branch=spec.output_branch, exist_ok=True)
+    if not client.branch_exists(spec.output_repo, branch):
+        # A side branch (recomputing history) starts from the pipeline's own output, so the
+        # comparison with its manifest still skips what needs no recomputing.
+        client.create_branch(spec.output_repo, branch, spec.output_branch, exist_ok=True)
+    return client.get_branch(spec.output_repo, branch)
+
+
+def plan_datums(
+    client: LakeFSClient,
+    spec: PipelineSpec,
+    inputs: tuple[InputCommit, ...],
+    base_commit: str | None,
+    reprocess: ReprocessMode,
+) -> JobPlan:
+    """Build the job's datums and compare them with the manifest of ``base_commit``."""
+    previous = (
+        read_previous_manifest(client, spec.output_repo, base_commit) if base_commit else None
+    )
+    tree = input_tree(spec, {item.name: item.commit for item in inputs})
+    return plan_job(
+        iter_datums(tree, lakefs_lister(client)),
+        previous,
+        salt=datum_salt(spec),
+        reprocess="all" if spec.reprocess_spec == "every_job" else reprocess,
+    )
+
+
+def plan_job_run(
+    client: LakeFSClient,
+    spec: PipelineSpec,
+    request: JobRequest,
+    *,
+    log_line: Callable[[str], None] = log.info,
+) -> tuple[JobPlanRecord, list[BatchRef]]:
+    """Plan a job and write its state to a fresh staging branch; return its batches."""
+    job_id = request.job_id
+    output_branch = request.output_branch or spec.output_branch
+    inputs = resolve_inputs(client, spec, request)
+    for item in inputs:
+        log_line(f"input {item.name}: {item.repo}@{item.commit} (branch {item.branch})")
+    base_commit = prepare_output_branch(client, spec, output_branch)
+    plan = plan_datums(client, spec, inputs, base_commit, request.reprocess)
+    explicit_size = "datum_set_spec" in spec.model_fields_set
+    batches: list[Batch] = make_batches(
+        plan.to_process,
+        parallelism=spec.parallelism_spec.constant,
+        batch_size=spec.datum_set_spec.number if explicit_size else None,
+    )
+
+    repo = spec.output_repo
+    staging, state = staging_branch_for(job_id), state_branch_for(job_id)
+    if spec.airflow.max_active_runs == 1:
+        _remove_dead_job_branches(client, repo)
+    for branch in (staging, state):  # fresh ones, also when the plan is retried
+        client.delete_branch(repo, branch, missing_ok=True)
+        client.create_branch(repo, branch, base_commit)
+    by_id = {planned.id: planned for planned in plan.to_process}
+    for batch in batches:
+        upload_written(
+            client, repo, state, batch_datums_path(batch.index),
+            lambda fh, b=batch: serialize_datums(fh, (by_id[i] for i in b.datum_ids)),
+        )
+    # Every datum of the job with its hash: the skeleton of the next manifest.
+    upload_written(
+        client, repo, state, DATUMS_PATH,
+        lambda fh: write_manifest(
+            fh,
+            [*(p.entry() for p in plan.to_skip), *(p.entry(outputs=()) for p in plan.to_process)],
+        ),
+    )
+    counts = {
+        "processed": len(plan.to_process),
+        "skipped": len(plan.to_skip),
+        "deleted": len(plan.to_delete),
+        "failed": 0,
+    }
+    record = JobPlanRecord(
+        job_id=job_id,
+        pipeline=spec.name,
+        spec_hash=spec.spec_hash(),
+        output_repo=spec.output_repo,
+        output_branch=output_branch,
+        staging_branch=staging,
+        state_branch=state,
+        base_commit=base_commit,
+        inputs=inputs,
+        batches=len(batches),
+        counts=counts,
+        stale_outputs=tuple(plan.stale_outputs),
+        dag_id=request.dag_id,
+        run_id=request.run_id,
+        airflow_url=request.airflow_url,
+    )
+    client.upload(repo, state, PLAN_PATH, record.to_json())
+    log_line(
+        f"job {job_id}: {counts['processed']} datums to process in {len(batches)} batches, "
+        f"{counts['skipped']} skipped, {counts['deleted']} deleted"
+    )
+    refs = [
+        BatchRef(job_id, repo, staging, state, batch.index, len(batch.datum_ids))
+        for batch in batches
+    ]
+    return record, refs
+
+
+def _remove_dead_job_branches(client: LakeFSClient, repo: str) -> None:
+    """Remove the branches of failed jobs.
+
+    Only called when the pipeline's DAG allows one active run: then no other job of this
+    output repo is running, and any job branch is a dead job's, kept until now so that its
+    files could be inspected.
+    """
+    for branch in list(client.list_branches(repo, prefix=JOB_BRANCH_PREFIX)):
+        try:
+            client.delete_branch(repo, branch.id, missing_ok=True)
+        except LakeFSError as exc:  # never fatal: the job itself does not depend on it
+            log.warning("could not delete leftover job branch %s@%s: %s", repo, branch.id, exc)

@@ -1,0 +1,184 @@
+"""Step 2 of a job: run one batch of datums and stage its outputs.
+
+A batch reads its datums from the job's state branch, materialises their input files from the
+local content-addressed cache, runs the user's container, checks the outputs and uploads
+them to the staging branch. Retrying a batch overwrites the same paths: never duplicates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from airflow_pachyderm.datums import (
+    Datum,
+    check_output_collisions,
+    deserialize_datums,
+    leaf_inputs,
+)
+from airflow_pachyderm.jobs.convert import input_tree, transform_spec
+from airflow_pachyderm.jobs.job import (
+    PLAN_PATH,
+    BatchRef,
+    JobPlanRecord,
+    batch_datums_path,
+    batch_result_path,
+)
+from airflow_pachyderm.jobs.storage import read_with
+from airflow_pachyderm.lakefs.client import LakeFSClient
+from airflow_pachyderm.runners.base import (
+    BatchRunner,
+    DatumResult,
+    DatumWork,
+    InputFile,
+    JobContext,
+)
+from airflow_pachyderm.runners.cache import ContentCache
+from airflow_pachyderm.spec.models import PipelineSpec
+
+log = logging.getLogger(__name__)
+
+
+class DatumFailedError(RuntimeError):
+    """One or more datums of a batch failed every try."""
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    index: int
+    processed: int
+    failed: int
+    recovered: int
+    outputs: int
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("AIRFLOW_PACHYDERM_CACHE_DIR")
+    if base:
+        return Path(base)
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "airflow-pachyderm"
+
+
+def cache_key(checksum: str) -> str:
+    # lakeFS checksums are content-derived but their shape depends on the blockstore.
+    return hashlib.sha256(checksum.encode()).hexdigest()
+
+
+def load_plan(client: LakeFSClient, repo: str, state_branch: str) -> JobPlanRecord:
+    return JobPlanRecord.from_json(client.read_bytes(repo, state_branch, PLAN_PATH))
+
+
+def materialise(
+    client: LakeFSClient, cache: ContentCache, datum: Datum, all_inputs: list[str], scratch: Path
+) -> DatumWork:
+    """The datum's files on local disk, hard-linked from the cache (fetched once)."""
+    files = []
+    roots: dict[str, str] = {}
+    for f in datum.files:
+        roots.setdefault(f.input_name, f.datum_root)
+        if f.empty_files:
+            local = scratch / "empty"
+            local.mkdir(parents=True, exist_ok=True)
+            local = local / "empty-file"
+            local.touch(exist_ok=True)
+        else:
+            local = cache.ensure(
+                cache_key(f.checksum),
+                lambda fh, f=f: client.download(f.repo, f.commit, f.path, fh),
+            )
+        files.append(InputFile(f.input_name, f.path, local, f.commit))
+    present = set(roots)
+    return DatumWork(
+        datum_id=datum.id,
+        files=files,
+        empty_input_names=[name for name in all_inputs if name not in present],
+        roots=roots,
+    )
+
+
+def process_batch(
+    client: LakeFSClient,
+    spec: PipelineSpec,
+    batch: BatchRef,
+    runner: BatchRunner,
+    *,
+    secrets_env: Mapping[str, str] | None = None,
+    workdir: Path,
+    cache: ContentCache | None = None,
+    log_line: Callable[[str], None] = log.info,
+) -> BatchOutcome:
+    repo, staging, state = batch.output_repo, batch.staging_branch, batch.state_branch
+    plan = load_plan(client, repo, state)
+    datums = read_with(
+        client, repo, state, batch_datums_path(batch.index),
+        lambda fh: list(deserialize_datums(fh, source=f"batch {batch.index}")),
+    )
+    cache = cache or ContentCache(default_cache_dir() / "objects")
+    commits = {item.name: item.commit for item in plan.inputs}
+    names = sorted({leaf.name for leaf in leaf_inputs(input_tree(spec, commits))})
+    workdir.mkdir(parents=True, exist_ok=True)
+    works = [materialise(client, cache, datum, names, workdir) for datum in datums]
+    log_line(f"batch {batch.index}: {len(works)} datums, inputs materialised")
+
+    job = JobContext(
+        job_id=plan.job_id,
+        pipeline=spec.name,
+        secrets_env=dict(secrets_env or {}),
+        input_commits=commits,
+        workdir=workdir,
+        log=log_line,
+    )
+    result = runner.run_batch(transform_spec(spec), job, works)
+
+    published = {d.datum_id: d.output_paths for d in result.datums if _publishes(d)}
+    check_output_collisions(published)
+    uploaded = 0
+    for datum in result.datums:
+        if not _publishes(datum):
+            continue
+        for rel in datum.output_paths:
+            client.upload(repo, staging, rel, datum.output_dir / rel)
+            uploaded += 1
+    record = {
+        "index": batch.index,
+        "image": spec.transform.image,
+        "datums": {
+            d.datum_id: {
+                "status": "recovered" if d.recovered else d.status,
+                "outputs": sorted(d.output_paths) if _publishes(d) else [],
+                "exit_code": d.exit_code,
+                "tries": d.tries,
+                "duration_s": round(d.duration_s, 3),
+                "error": d.error,
+            }
+            for d in result.datums
+        },
+    }
+    client.upload(repo, state, batch_result_path(batch.index),
+                  json.dumps(record, sort_keys=True).encode())
+    failed = [d for d in result.datums if d.status == "failed"]
+    outcome = BatchOutcome(
+        index=batch.index,
+        processed=len(result.datums),
+        failed=len(failed),
+        recovered=sum(1 for d in result.datums if d.recovered),
+        outputs=uploaded,
+    )
+    if failed:
+        details = "\n".join(d.error or f"datum {d.datum_id} failed" for d in failed[:5])
+        more = f"\n... and {len(failed) - 5} more" if len(failed) > 5 else ""
+        raise DatumFailedError(
+            f"{len(failed)} of {len(result.datums)} datums of batch {batch.index} failed; "
+            f"the output branch is left untouched.\n{details}{more}"
+        )
+    return outcome
+
+
+def _publishes(datum: DatumResult) -> bool:
+    # A datum recovered by errCmd counts as done but publishes nothing, as in Pachyderm.
+    return datum.status == "success" and not datum.recovered and datum.output_dir is not None

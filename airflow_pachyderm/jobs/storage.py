@@ -1,0 +1,89 @@
+"""Reading and writing the job's files (state, manifests, datum lists) in lakeFS."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, TypeVar
+
+from airflow_pachyderm.datums import FileEntry, Manifest, read_manifest
+from airflow_pachyderm.datums.manifest import MANIFEST_PATH
+from airflow_pachyderm.jobs.job import RESERVED_PREFIX
+from airflow_pachyderm.lakefs.client import LakeFSClient
+from airflow_pachyderm.lakefs.errors import NotFoundError
+
+T = TypeVar("T")
+
+# Spill to disk past this size so that a big manifest never sits in memory twice.
+_SPOOL_BYTES = 8 * 1024 * 1024
+
+
+def upload_written(
+    client: LakeFSClient, repo: str, branch: str, path: str, write: Callable[[IO[bytes]], object]
+) -> None:
+    """Upload what ``write(fileobj)`` writes, spooled to disk when large."""
+    with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as fh:
+        write(fh)
+        fh.seek(0)
+        client.upload(repo, branch, path, fh)
+
+
+def read_with(
+    client: LakeFSClient, repo: str, ref: str, path: str, read: Callable[[IO[bytes]], T]
+) -> T:
+    """Download ``path`` (spooled) and hand the file object to ``read``."""
+    with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as fh:
+        client.download(repo, ref, path, fh)
+        fh.seek(0)
+        return read(fh)
+
+
+def read_previous_manifest(client: LakeFSClient, repo: str, commit: str) -> Manifest | None:
+    """The datum manifest of an output commit; None for a commit no job wrote."""
+    try:
+        return read_with(
+            client, repo, commit, MANIFEST_PATH,
+            lambda fh: read_manifest(fh, source=f"{repo}@{commit}/{MANIFEST_PATH}"),
+        )
+    except NotFoundError:
+        return None
+
+
+def lakefs_lister(client: LakeFSClient) -> Callable[[object], Iterator[FileEntry]]:
+    """A datum lister over lakeFS listings at pinned commits.
+
+    The provider's own bookkeeping under ``_pachyderm/`` is never an input. Listings of the
+    same repo@commit (a repo read twice in a cross) are fetched once.
+    """
+    cache: dict[tuple[str, str], list[FileEntry]] = {}
+
+    def list_files(leaf: object) -> Iterator[FileEntry]:
+        repo, commit = leaf.repo, leaf.commit  # type: ignore[attr-defined]
+        key = (repo, commit)
+        if key in cache:
+            yield from cache[key]
+            return
+        collected: list[FileEntry] = []
+        for obj in client.list_objects(repo, commit):
+            if obj.path_type != "object" or obj.path.startswith(RESERVED_PREFIX):
+                continue
+            entry = FileEntry(obj.path, obj.checksum, obj.size_bytes or 0)
+            collected.append(entry)
+            yield entry
+        cache[key] = collected
+
+    return list_files
+
+
+def gzip_lines(lines: Iterable[str]) -> bytes:
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as gz:
+        for line in lines:
+            gz.write(line.encode() + b"\n")
+    return buffer.getvalue()
+
+
+def gunzip_lines(data: bytes) -> list[str]:
+    return [line for line in gzip.decompress(data).decode().split("\n") if line]

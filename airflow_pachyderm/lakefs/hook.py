@@ -1,0 +1,99 @@
+"""Airflow hook for lakeFS (connection type ``lakefs``)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Any
+
+from airflow.sdk import BaseHook
+
+from airflow_pachyderm.lakefs.client import (
+    DEFAULT_STORAGE_NAMESPACE_TEMPLATE,
+    LakeFSClient,
+    LakeFSConfig,
+)
+
+log = logging.getLogger(__name__)
+
+
+class LakeFSHook(BaseHook, LakeFSClient):
+    """
+    Interact with lakeFS through ``lakefs-sdk``.
+
+    The connection's host is the lakeFS endpoint URL, login the access key id, password
+    the secret access key; extra may hold ``storage_namespace`` (a template such as
+    ``s3://bucket/{repo}`` for repositories the provider creates) plus ``retries`` and
+    ``timeout``. When no such Airflow connection exists (for example on a laptop, outside
+    Airflow) the variables lakeFS's own clients read are used instead:
+    ``LAKECTL_SERVER_ENDPOINT_URL``, ``LAKECTL_CREDENTIALS_ACCESS_KEY_ID``,
+    ``LAKECTL_CREDENTIALS_SECRET_ACCESS_KEY``.
+
+    :param lakefs_conn_id: Airflow connection id of type ``lakefs``.
+    """
+
+    conn_name_attr = "lakefs_conn_id"
+    default_conn_name = "lakefs_default"
+    conn_type = "lakefs"
+    hook_name = "lakeFS"
+
+    def __init__(self, lakefs_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        BaseHook.__init__(self, **kwargs)
+        LakeFSClient.__init__(self)
+        self.lakefs_conn_id = lakefs_conn_id
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        return {
+            "hidden_fields": ["schema", "port"],
+            "relabeling": {
+                "host": "lakeFS endpoint URL",
+                "login": "Access key ID",
+                "password": "Secret access key",
+            },
+            "placeholders": {
+                "host": "http://127.0.0.1:8000",
+                "login": "AKIAIOSFODNN7EXAMPLE",
+                "extra": json.dumps({"storage_namespace": "s3://my-bucket/{repo}"}),
+            },
+        }
+
+    def _load_config(self) -> LakeFSConfig:
+        try:
+            conn = self.get_connection(self.lakefs_conn_id)
+        except Exception as exc:  # no such connection, or no Airflow metadata reachable
+            if os.environ.get("LAKECTL_SERVER_ENDPOINT_URL"):
+                log.debug("connection %s unavailable (%s); using LAKECTL_* variables",
+                          self.lakefs_conn_id, exc)
+                return LakeFSConfig.from_env()
+            raise
+        extra = conn.extra_dejson or {}
+        host = conn.host or ""
+        if conn.port and "://" in host and host.count(":") == 1:
+            host = f"{host}:{conn.port}"
+        if "://" not in host:
+            scheme = conn.schema or "http"
+            host = f"{scheme}://{host}" + (f":{conn.port}" if conn.port else "")
+        return LakeFSConfig(
+            endpoint=host,
+            access_key_id=conn.login or "",
+            secret_access_key=conn.password or "",
+            storage_namespace_template=extra.get(
+                "storage_namespace", DEFAULT_STORAGE_NAMESPACE_TEMPLATE
+            ),
+            retries=int(extra.get("retries", 4)),
+            timeout=float(extra.get("timeout", 60.0)),
+        )
+
+    def get_conn(self) -> LakeFSClient:
+        return self
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Used by the Test button of the connection form."""
+        try:
+            self.health_check()
+            version = self.version()
+        except Exception as exc:
+            return False, str(exc)
+        return True, f"Connected to lakeFS {version} at {self.config.base_url}".replace("  ", " ")

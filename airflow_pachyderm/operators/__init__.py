@@ -1,0 +1,7 @@
+"""Operators of the generated pipeline DAGs: plan -> process (mapped) -> commit."""
+
+from airflow_pachyderm.operators.commit import CommitOperator
+from airflow_pachyderm.operators.plan import PlanOperator
+from airflow_pachyderm.operators.process import ProcessBatchOperator
+
+__all__ = ["CommitOperator", "PlanOperator", "ProcessBatchOperator"]

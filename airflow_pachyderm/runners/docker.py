@@ -1,0 +1,502 @@
+"""Run a batch of datums in one Docker container.
+
+Per batch, one container starts with bind mounts of host directories: ``/pfs/<input>``
+read-only for every input and ``/pfs/out`` writable. Without datum batching, the host fills
+those directories with one datum's files (hard links from the input cache), runs the
+transform as a fresh process in the container, moves ``/pfs/out`` to the datum's result
+directory, and goes on with the next datum: every datum sees only its own inputs and outputs,
+and pays a process start rather than a container start. Only the *contents* of the mounted
+directories change, never the directories themselves, so the mounts stay valid.
+
+With datum batching the transform runs once for the whole batch and walks the datums itself;
+see ``airflow_pachyderm/runners/README.md`` for the layout it sees.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from airflow_pachyderm.runners.base import (
+    BatchResult,
+    DatumResult,
+    DatumWork,
+    JobContext,
+    OutputError,
+    RunnerError,
+    TransformSpec,
+)
+from airflow_pachyderm.runners.cache import link_or_copy
+from airflow_pachyderm.runners.logs import LineLogger, SecretMasker
+from airflow_pachyderm.runners.outputs import clear_dir, collect_outputs, move_contents
+from airflow_pachyderm.runners.sessions import (
+    JOB_LABEL,
+    PIPELINE_LABEL,
+    ContainerConfig,
+    RunOutcome,
+    Session,
+    open_session,
+    remove_container,
+)
+
+if TYPE_CHECKING:
+    import docker
+
+BATCH_DIR = "/pfs/.batch"
+_INPUT_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+NOBODY = "65534:65534"
+
+
+def default_user() -> str:
+    """The container user when the spec names none: never root.
+
+    A non-root host process runs containers as itself, so it can always clean up what they
+    write; a root host uses nobody.
+    """
+    uid = os.getuid()
+    return f"{uid}:{os.getgid()}" if uid != 0 else NOBODY
+
+
+def cleanup_job_containers(job_id: str, api: docker.APIClient | None = None) -> int:
+    """Remove every container left behind by ``job_id`` (e.g. after a worker crash)."""
+    if api is None:
+        from airflow_pachyderm.runners.client import docker_api_client
+
+        api = docker_api_client()
+    leftovers = api.containers(all=True, filters={"label": f"{JOB_LABEL}={job_id}"})
+    for container in leftovers:
+        remove_container(api, container["Id"])
+    return len(leftovers)
+
+
+class DockerRunner:
+    """BatchRunner on a Docker daemon that can bind-mount this host's directories."""
+
+    def __init__(
+        self,
+        docker_conn_id: str | None = None,
+        api: docker.APIClient | None = None,
+        use_supervisor: bool = True,
+    ) -> None:
+        self._conn_id = docker_conn_id
+        self._api = api
+        self.use_supervisor = use_supervisor
+
+    @property
+    def api(self) -> docker.APIClient:
+        if self._api is None:
+            from airflow_pachyderm.runners.client import docker_api_client
+
+            self._api = docker_api_client(self._conn_id)
+        return self._api
+
+    def run_batch(
+        self, spec: TransformSpec, job: JobContext, datums: Sequence[DatumWork]
+    ) -> BatchResult:
+        if not datums:
+            return BatchResult([])
+        names = _input_names(job, datums)
+        job.workdir.mkdir(parents=True, exist_ok=True)
+        batch_dir = Path(tempfile.mkdtemp(prefix="batch-", dir=job.workdir))
+        run = _BatchRun(self, spec, job, datums, names, batch_dir)
+        try:
+            return run.execute()
+        finally:
+            run.close()
+
+
+def _shared_inputs(datums: Sequence[DatumWork]) -> list[str]:
+    """Inputs with the same files in every datum (code, a model: a "/" glob in a cross)."""
+
+    def files_of(datum: DatumWork, name: str) -> set[tuple[str, str]]:
+        return {(f.path, os.fspath(f.local_path)) for f in datum.files if f.input_name == name}
+
+    first = datums[0]
+    shared = []
+    for name in first.input_names():
+        wanted = files_of(first, name)
+        if wanted and all(files_of(d, name) == wanted for d in datums[1:]):
+            shared.append(name)
+    return shared
+
+
+def _only_input(datum: DatumWork, name: str) -> DatumWork:
+    return DatumWork(datum.datum_id, [f for f in datum.files if f.input_name == name])
+
+
+def _input_names(job: JobContext, datums: Sequence[DatumWork]) -> list[str]:
+    names = set(job.input_commits)
+    for datum in datums:
+        names.update(datum.input_names())
+    for name in names:
+        if not _INPUT_NAME_RE.match(name) or name == "out":
+            raise RunnerError(
+                f"input name {name!r} cannot be a directory under /pfs: use letters, digits, "
+                "'_', '-' and '.', not starting with '.', and not 'out'"
+            )
+    return sorted(names)
+
+
+class _BatchRun:
+    """State of one run_batch call: directories, the container session, results."""
+
+    def __init__(
+        self,
+        runner: DockerRunner,
+        spec: TransformSpec,
+        job: JobContext,
+        datums: Sequence[DatumWork],
+        names: list[str],
+        batch_dir: Path,
+    ) -> None:
+        self.runner = runner
+        self.spec = spec
+        self.job = job
+        self.datums = datums
+        self.names = names
+        self.dir = batch_dir
+        self.results_dir = batch_dir / "results"
+        self.mask = SecretMasker(job.secrets_env.values())
+        self.user = spec.user or default_user()
+        self.session: Session | None = None
+        self._sessions_started = 0
+
+    # -- container -----------------------------------------------------------------------
+    def _config(self, binds: dict[str, dict[str, str]]) -> ContainerConfig:
+        env = dict(self.spec.env)
+        env.update(self.job.secrets_env)
+        env["PACH_JOB_ID"] = self.job.job_id
+        env["PPS_PIPELINE_NAME"] = self.job.pipeline
+        for name, commit in self.job.input_commits.items():
+            env[f"{name}_COMMIT"] = commit
+        cpus = self.spec.cpu_limit
+        return ContainerConfig(
+            image=self.spec.image,
+            user=self.user,
+            env=env,
+            labels={JOB_LABEL: self.job.job_id, PIPELINE_LABEL: self.job.pipeline},
+            binds=binds,
+            network=self.spec.network,
+            nano_cpus=int(cpus * 1e9) if cpus else None,
+            mem_limit=self.spec.memory_limit_bytes,
+        )
+
+    def _session(self, binds: dict[str, dict[str, str]]) -> Session:
+        if self.session is not None and self.session.broken:
+            self.session.close()
+            self.session = None
+        if self.session is None:
+            self._sessions_started += 1
+            ctl = self.dir / "ctl" / str(self._sessions_started)
+            ctl.parent.mkdir(exist_ok=True)
+            self.session = open_session(
+                self.runner.api, self._config(binds), ctl, self.runner.use_supervisor
+            )
+        return self.session
+
+    def close(self) -> None:
+        try:
+            if self.session is not None:
+                self.session.close()
+        finally:
+            # Keep only the results; inputs are links into the cache, the rest is scratch.
+            for name in ("pfs", "out", "ctl", "batch"):
+                shutil.rmtree(self.dir / name, ignore_errors=True)
+
+    # -- common --------------------------------------------------------------------------
+    def execute(self) -> BatchResult:
+        if self.spec.datum_batching:
+            return BatchResult(self._run_batched())
+        return BatchResult(self._run_each())
+
+    def _lines(self, datum_id: str) -> LineLogger:
+        return LineLogger(f"[datum {datum_id[:12]}]", self.job.log, self.mask)
+
+    def _stdin(self) -> str | None:
+        return "\n".join(self.spec.stdin) + "\n" if self.spec.stdin else None
+
+    def _datum_env(self, datum: DatumWork, pfs_root: str) -> dict[str, str]:
+        env = {"PACH_DATUM_ID": datum.datum_id}
+        for name in datum.input_names():
+            root = datum.root_of(name)
+            env[name] = f"{pfs_root}/{name}/{root}" if root else f"{pfs_root}/{name}"
+        for file in datum.files:
+            if file.commit:
+                env[f"{file.input_name}_COMMIT"] = file.commit
+        return env
+
+    def _timeout(self, datum_count: int) -> float | None:
+        per_datum = self.spec.datum_timeout_s
+        return None if per_datum is None else per_datum * datum_count
+
+    @staticmethod
+    def _populate(datum: DatumWork, input_root: Path, names: Sequence[str]) -> None:
+        for name in names:
+            (input_root / name).mkdir(parents=True, exist_ok=True)
+        for file in datum.files:
+            dest = input_root / file.input_name / file.path
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            link_or_copy(file.local_path, dest)
+
+    def _failure_text(
+        self, datum: DatumWork, outcome: RunOutcome, tries: int, tail: Sequence[str]
+    ) -> str:
+        if outcome.timed_out:
+            limit = self._timeout(1)
+            what = f"timed out after {limit:g} s per datum (exit code {outcome.exit_code})"
+        elif outcome.exit_code is None:
+            what = "no exit code"
+        else:
+            what = f"exit code {outcome.exit_code}"
+            if outcome.exit_code == 137 and self.spec.memory_limit_bytes:
+                what += f" (killed; the memory limit is {self.spec.memory_limit_bytes} bytes)"
+        if outcome.error:
+            what += f": {outcome.error}"
+        inputs = ", ".join(f"{f.input_name}/{f.path}" for f in datum.files) or "(no files)"
+        text = (
+            f"datum {datum.datum_id} failed after {tries} "
+            f"{'try' if tries == 1 else 'tries'}: {what}\n"
+            f"inputs: {inputs}\n"
+            f"last {len(tail)} log lines:\n" + "\n".join(tail)
+        )
+        return self.mask(text)
+
+    # -- one process per datum -----------------------------------------------------------
+    def _run_each(self) -> list[DatumResult]:
+        pfs = self.dir / "pfs"
+        out = self.dir / "out"
+        out.mkdir(parents=True)
+        os.chmod(out, 0o777)
+        binds = {str(out): {"bind": "/pfs/out", "mode": "rw"}}
+        for name in self.names:
+            (pfs / name).mkdir(parents=True)
+            binds[str(pfs / name)] = {"bind": f"/pfs/{name}", "mode": "ro"}
+        results = []
+        for index, datum in enumerate(self.datums):
+            for name in self.names:
+                clear_dir(pfs / name)
+            self._populate(datum, pfs, datum.input_names())
+            results.append(self._run_datum(index, datum, binds, out))
+        return results
+
+    def _run_datum(
+        self, index: int, datum: DatumWork, binds: dict[str, dict[str, str]], out: Path
+    ) -> DatumResult:
+        env = self._datum_env(datum, "/pfs")
+        started = time.monotonic()
+        lines = self._lines(datum.datum_id)
+        outcome = RunOutcome(None)
+        tries = 0
+        for tries in range(1, self.spec.datum_tries + 1):
+            clear_dir(out)
+            session = self._session(binds)
+            outcome = session.run(
+                list(self.spec.cmd),
+                env,
+                self.spec.working_dir,
+                self._stdin(),
+                self._timeout(1),
+                lines,
+            )
+            lines.close()
+            if outcome.exit_code == 0:
+                dest = self.results_dir / f"{index:06d}"
+                try:
+                    paths = collect_outputs(datum.datum_id, out)
+                except OutputError as err:
+                    lines.note(str(err))
+                    clear_dir(out)
+                    return self._failed(datum, tries, started, lines, str(err), 0)
+                move_contents(out, dest)
+                return DatumResult(
+                    datum.datum_id,
+                    "success",
+                    0,
+                    tries,
+                    dest,
+                    paths,
+                    list(lines.tail),
+                    time.monotonic() - started,
+                )
+            if tries < self.spec.datum_tries:
+                lines.note(
+                    f"failed (exit code {outcome.exit_code}), "
+                    f"retrying: try {tries + 1} of {self.spec.datum_tries}"
+                )
+        clear_dir(out)
+        error = self._failure_text(datum, outcome, tries, list(lines.tail))
+        lines.note(error.splitlines()[0])
+        result = self._failed(datum, tries, started, lines, error, outcome.exit_code)
+        result.timed_out = outcome.timed_out
+        if self.spec.err_cmd:
+            self._err_cmd(result, env, binds, lines)
+        return result
+
+    def _failed(
+        self,
+        datum: DatumWork,
+        tries: int,
+        started: float,
+        lines: LineLogger,
+        error: str,
+        exit_code: int | None,
+    ) -> DatumResult:
+        return DatumResult(
+            datum.datum_id,
+            "failed",
+            exit_code,
+            tries,
+            None,
+            [],
+            list(lines.tail),
+            time.monotonic() - started,
+            error=error,
+        )
+
+    def _err_cmd(
+        self,
+        result: DatumResult,
+        env: dict[str, str],
+        binds: dict[str, dict[str, str]],
+        lines: LineLogger,
+    ) -> None:
+        # Pachyderm's errCmd: if it succeeds, the datum counts as recovered (done, no outputs).
+        session = self._session(binds)
+        outcome = session.run(
+            list(self.spec.err_cmd), env, self.spec.working_dir, None, self._timeout(1), lines
+        )
+        lines.close()
+        clear_dir(self.dir / "out")
+        if outcome.exit_code == 0:
+            lines.note("errCmd succeeded: datum recovered")
+            result.status = "success"
+            result.recovered = True
+            result.output_dir = None
+
+    # -- datum batching ------------------------------------------------------------------
+    def _run_batched(self) -> list[DatumResult]:
+        root = self.dir / "batch"
+        inputs = root / "in"
+        out = root / "out"
+        manifest = []
+        for index, datum in enumerate(self.datums):
+            key = f"{index:06d}"
+            (inputs / key).mkdir(parents=True)
+            self._populate(datum, inputs / key, datum.input_names())
+            manifest.append(
+                {
+                    "datum_id": datum.datum_id,
+                    "index": index,
+                    "inputs": {n: f"{BATCH_DIR}/in/{key}/{n}" for n in datum.input_names()},
+                    "env": self._datum_env(datum, f"{BATCH_DIR}/in/{key}"),
+                    "out": f"{BATCH_DIR}/out/{key}",
+                }
+            )
+        with open(root / "datums.jsonl", "w", encoding="utf-8") as fh:
+            for entry in manifest:
+                fh.write(json.dumps(entry, sort_keys=True) + "\n")
+        out.mkdir()
+        os.chmod(out, 0o777)
+        binds = {
+            str(root): {"bind": BATCH_DIR, "mode": "ro"},
+            str(out): {"bind": f"{BATCH_DIR}/out", "mode": "rw"},
+        }
+        shared = self.dir / "pfs"
+        for name in _shared_inputs(self.datums):
+            self._populate(_only_input(self.datums[0], name), shared, [name])
+            binds[str(shared / name)] = {"bind": f"/pfs/{name}", "mode": "ro"}
+        env = {
+            "PACH_DATUMS_FILE": f"{BATCH_DIR}/datums.jsonl",
+            "PACH_DATUM_COUNT": str(len(self.datums)),
+        }
+        batch_label = f"batch {self.datums[0].datum_id[:12]}+{len(self.datums) - 1}"
+        lines = LineLogger(f"[{batch_label}]", self.job.log, self.mask)
+        started = time.monotonic()
+        outcome = RunOutcome(None)
+        tries = 0
+        for tries in range(1, self.spec.datum_tries + 1):
+            clear_dir(out)
+            for index in range(len(self.datums)):
+                (out / f"{index:06d}").mkdir()
+                os.chmod(out / f"{index:06d}", 0o777)
+            outcome = self._session(binds).run(
+                list(self.spec.cmd),
+                env,
+                self.spec.working_dir,
+                self._stdin(),
+                self._timeout(len(self.datums)),
+                lines,
+            )
+            lines.close()
+            if outcome.exit_code == 0:
+                return self._collect_batched(out, tries, started, lines)
+            if tries < self.spec.datum_tries:
+                lines.note(f"batch failed (exit code {outcome.exit_code}), retrying")
+        duration = time.monotonic() - started
+        results = []
+        for datum in self.datums:
+            error = self._failure_text(datum, outcome, tries, list(lines.tail))
+            error = "in a failed datum batch: " + error
+            results.append(
+                DatumResult(
+                    datum.datum_id,
+                    "failed",
+                    outcome.exit_code,
+                    tries,
+                    None,
+                    [],
+                    list(lines.tail),
+                    duration,
+                    error=error,
+                    timed_out=outcome.timed_out,
+                )
+            )
+        lines.note(f"batch of {len(self.datums)} datums failed (exit code {outcome.exit_code})")
+        return results
+
+    def _collect_batched(
+        self, out: Path, tries: int, started: float, lines: LineLogger
+    ) -> list[DatumResult]:
+        duration = time.monotonic() - started
+        results = []
+        for index, datum in enumerate(self.datums):
+            src = out / f"{index:06d}"
+            dest = self.results_dir / f"{index:06d}"
+            try:
+                if src.is_symlink() or not src.is_dir():
+                    raise OutputError(datum.datum_id, "", "the datum's out directory was replaced")
+                paths = collect_outputs(datum.datum_id, src)
+            except OutputError as err:
+                lines.note(str(err))
+                results.append(
+                    DatumResult(
+                        datum.datum_id,
+                        "failed",
+                        0,
+                        tries,
+                        None,
+                        [],
+                        list(lines.tail),
+                        duration,
+                        error=str(err),
+                    )
+                )
+                continue
+            move_contents(src, dest)
+            results.append(
+                DatumResult(
+                    datum.datum_id, "success", 0, tries, dest, paths, list(lines.tail), duration
+                )
+            )
+        # Files the transform left outside the per-datum directories belong to no datum.
+        stray = sorted(p.name for p in out.iterdir() if not re.fullmatch(r"\d{6}", p.name))
+        if stray:
+            lines.note(f"ignored files outside any datum's out directory: {', '.join(stray)}")
+        return results

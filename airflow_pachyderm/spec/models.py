@@ -1,0 +1,750 @@
+"""Pydantic models of a pipeline spec, in Pachyderm's shape.
+
+Keys are Pachyderm's camelCase (``joinOn``, ``parallelismSpec``); the snake_case spelling
+(``join_on``) is accepted too. Quantities are stored normalised: durations in seconds,
+memory in bytes, CPU in cores. Checks that involve several fields or the position of an
+input in the tree live in :mod:`airflow_pachyderm.spec.checks`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shlex
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PrivateAttr,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+from airflow_pachyderm.spec.cron import CronError, check_cron
+from airflow_pachyderm.spec.glob import GlobError, check_glob
+from airflow_pachyderm.spec.quantities import (
+    QuantityError,
+    format_duration,
+    parse_cpu,
+    parse_duration,
+    parse_memory,
+)
+
+# The custom error type whose message is shown to the user as written.
+SPEC_ERROR = "spec"
+
+
+def spec_error(message: str) -> PydanticCustomError:
+    # The message goes through the context so that braces in it are not templates.
+    return PydanticCustomError(SPEC_ERROR, "{detail}", {"detail": message})
+
+
+def _quantity(parse: Any) -> Any:
+    def validate(value: object) -> Any:
+        try:
+            return parse(value)
+        except QuantityError as exc:
+            raise spec_error(str(exc)) from None
+
+    return validate
+
+
+_REPO = re.compile(r"[a-z0-9][a-z0-9-]{2,62}")
+_BRANCH = re.compile(r"\w[-\w]*")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_DAG_ID_CHARS = re.compile(r"[A-Za-z0-9_.-]*")
+
+
+def _check_repo(value: str) -> str:
+    if not _REPO.fullmatch(value):
+        suggestion = re.sub(r"[^a-z0-9-]+", "-", value.lower()).strip("-")
+        hint = f"; for example {suggestion!r}" if _REPO.fullmatch(suggestion) else ""
+        raise spec_error(
+            f"{value!r} is not a valid lakeFS repository name: use 3 to 63 lowercase letters, "
+            f"digits and '-', starting with a letter or digit{hint}"
+        )
+    return value
+
+
+def _check_branch(value: str) -> str:
+    if not _BRANCH.fullmatch(value):
+        raise spec_error(
+            f"{value!r} is not a valid lakeFS branch name: use letters, digits, '_' and '-', "
+            "starting with a letter, digit or '_'"
+        )
+    return value
+
+
+def _check_input_name(value: str) -> str:
+    if not _IDENTIFIER.fullmatch(value):
+        suggestion = re.sub(r"\W+", "_", value).strip("_") or "data"
+        if suggestion[0].isdigit():
+            suggestion = "_" + suggestion
+        raise spec_error(
+            f"{value!r} is not a valid input name: it becomes the directory /pfs/<name> and the "
+            "environment variable <name>, so use letters, digits and '_' and do not start with "
+            "a digit (inputs are named after their repo unless `name:` is set); "
+            f"for example name: {suggestion}"
+        )
+    if value == "out":
+        raise spec_error(
+            "input name 'out' is reserved for the output directory /pfs/out; set another `name:`"
+        )
+    return value
+
+
+def _check_env_name(value: str) -> str:
+    if not _IDENTIFIER.fullmatch(value):
+        raise spec_error(
+            f"{value!r} is not a valid environment variable name: use letters, digits and '_', "
+            "not starting with a digit"
+        )
+    return value
+
+
+def _check_glob(value: str) -> str:
+    try:
+        check_glob(value)
+    except GlobError as exc:
+        raise spec_error(str(exc)) from None
+    return value
+
+
+def _check_cron(value: str) -> str:
+    try:
+        check_cron(value)
+    except CronError as exc:
+        raise spec_error(str(exc)) from None
+    return value
+
+
+def _check_not_blank(value: str) -> str:
+    if not value.strip():
+        raise spec_error("must not be empty")
+    return value
+
+
+RepoName = Annotated[str, AfterValidator(_check_repo)]
+BranchName = Annotated[str, AfterValidator(_check_branch)]
+InputName = Annotated[str, AfterValidator(_check_input_name)]
+EnvName = Annotated[str, AfterValidator(_check_env_name)]
+Glob = Annotated[str, AfterValidator(_check_glob)]
+CronSchedule = Annotated[str, AfterValidator(_check_cron)]
+NonEmptyStr = Annotated[str, AfterValidator(_check_not_blank)]
+
+Duration = Annotated[
+    float,
+    BeforeValidator(_quantity(parse_duration)),
+    PlainSerializer(format_duration, return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^([0-9]+(\.[0-9]+)?(ms|h|m|s))+$",
+            "description": "A duration such as '30s', '10m' or '1h30m'.",
+        }
+    ),
+]
+_MEMORY_PATTERN = r"^[0-9]+(\.[0-9]+)?([eE][0-9]+)?([KMGTPE]i|[kKMGTPE])?$"
+Memory = Annotated[
+    int,
+    BeforeValidator(_quantity(parse_memory)),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 1},
+                {"type": "string", "pattern": _MEMORY_PATTERN},
+            ],
+            "description": "Bytes, or a quantity such as '512M' (10^6) or '2Gi' (2^30).",
+        }
+    ),
+]
+Cpu = Annotated[
+    float,
+    BeforeValidator(_quantity(parse_cpu)),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0},
+                {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?m?$"},
+            ],
+            "description": "Cores (1, 0.5) or millicores ('500m').",
+        }
+    ),
+]
+
+
+def pachyderm(equivalent: str) -> dict[str, str]:
+    """Field metadata naming the Pachyderm spec field this one corresponds to."""
+    return {"x-pachyderm": equivalent}
+
+
+class SpecModel(BaseModel):
+    """Shared configuration: camelCase keys, snake_case accepted, unknown keys refused."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        alias_generator=to_camel,
+        frozen=True,
+        str_strip_whitespace=False,
+    )
+
+
+class PFSInput(SpecModel):
+    """Files of a branch of a lakeFS repository, split into datums by a glob."""
+
+    name: InputName = Field(
+        description="Name of the input: the directory /pfs/<name> and the environment "
+        "variable <name>. Defaults to the repo name.",
+        json_schema_extra=pachyderm("input.pfs.name"),
+    )
+    repo: RepoName = Field(
+        description="lakeFS repository to read (an input repo or another pipeline's output).",
+        json_schema_extra=pachyderm("input.pfs.repo"),
+    )
+    branch: BranchName = Field(
+        "main",
+        description="Branch whose head commit is read; a new commit on it triggers the pipeline.",
+        json_schema_extra=pachyderm("input.pfs.branch"),
+    )
+    glob: Glob = Field(
+        description="Glob pattern splitting the files into datums: '/' is the whole repo as one "
+        "datum, '/*' one datum per top-level entry. '( )' are capture groups for joinOn/groupBy.",
+        json_schema_extra=pachyderm("input.pfs.glob"),
+    )
+    empty_files: bool = Field(
+        False,
+        description="Materialise files empty (names only) instead of with their content.",
+        json_schema_extra=pachyderm("input.pfs.emptyFiles"),
+    )
+    lazy: bool = Field(
+        False,
+        description="Fetch file content on first read instead of before the command starts.",
+        json_schema_extra=pachyderm("input.pfs.lazy"),
+    )
+    join_on: str | None = Field(
+        None,
+        description="Inside a join: the key built from the glob's capture groups, e.g. '$1'.",
+        json_schema_extra=pachyderm("input.pfs.joinOn"),
+    )
+    outer_join: bool = Field(
+        False,
+        description="Inside a join: also emit datums for files that match no other input.",
+        json_schema_extra=pachyderm("input.pfs.outerJoin"),
+    )
+    group_by: str | None = Field(
+        None,
+        description="Inside a group: the key built from the glob's capture groups, e.g. '$1'.",
+        json_schema_extra=pachyderm("input.pfs.groupBy"),
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_defaults_to_repo(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "name" not in data and isinstance(data.get("repo"), str):
+            return {**data, "name": data["repo"]}
+        return data
+
+    @property
+    def capture_groups(self) -> int:
+        """Number of ``( )`` groups in the glob."""
+        return check_glob(self.glob)
+
+
+class CronInput(SpecModel):
+    """A tick on a schedule: the pipeline runs on time, not only on new data."""
+
+    name: InputName = Field(
+        description="Name of the input (directory /pfs/<name> holds a file named after the tick "
+        "time).",
+        json_schema_extra=pachyderm("input.cron.name"),
+    )
+    spec: CronSchedule = Field(
+        validation_alias=AliasChoices("spec", "schedule"),
+        description="When to run: 5-field cron ('*/10 * * * *'), a macro ('@daily') or "
+        "'@every 10m'. 'schedule' is accepted as another spelling.",
+        json_schema_extra=pachyderm("input.cron.spec"),
+    )
+    overwrite: bool = Field(
+        False,
+        description="Replace the previous tick instead of adding one (only the latest tick "
+        "is a datum).",
+        json_schema_extra=pachyderm("input.cron.overwrite"),
+    )
+
+
+class Input(SpecModel):
+    """An input node: exactly one of pfs, cross, union, join, group, cron."""
+
+    pfs: PFSInput | None = Field(
+        None, description="Files of one repo branch.", json_schema_extra=pachyderm("input.pfs")
+    )
+    cross: list[Input] | None = Field(
+        None,
+        min_length=1,
+        description="Cartesian product: every combination of one datum of each input.",
+        json_schema_extra=pachyderm("input.cross"),
+    )
+    union: list[Input] | None = Field(
+        None,
+        min_length=1,
+        description="The datums of all inputs, one after the other.",
+        json_schema_extra=pachyderm("input.union"),
+    )
+    join: list[Input] | None = Field(
+        None,
+        min_length=1,
+        description="Datums of pfs inputs whose joinOn keys are equal.",
+        json_schema_extra=pachyderm("input.join"),
+    )
+    group: list[Input] | None = Field(
+        None,
+        min_length=1,
+        description="One datum per groupBy key, holding every matching file of every input.",
+        json_schema_extra=pachyderm("input.group"),
+    )
+    cron: CronInput | None = Field(
+        None, description="A schedule.", json_schema_extra=pachyderm("input.cron")
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one_kind(self) -> Input:
+        kinds = [kind for kind in INPUT_KINDS if getattr(self, kind) is not None]
+        if len(kinds) != 1:
+            found = "none" if not kinds else " and ".join(kinds)
+            hint = (
+                "; nest them in a cross or union to combine them"
+                if kinds
+                else ': write for example `pfs: {repo: data, glob: "/*"}`'
+            )
+            raise spec_error(
+                f"an input needs exactly one of {', '.join(INPUT_KINDS)}; found {found}{hint}"
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(kind for kind in INPUT_KINDS if getattr(self, kind) is not None)
+
+    @property
+    def children(self) -> list[Input]:
+        """The nested inputs of a cross/union/join/group, empty for pfs and cron."""
+        value = getattr(self, self.kind)
+        return value if isinstance(value, list) else []
+
+    def walk(self, path: tuple[str | int, ...] = ("input",)) -> Iterator[tuple[tuple, Input]]:
+        """Every node of the input tree with its path in the spec, depth first."""
+        yield path, self
+        for index, child in enumerate(self.children):
+            yield from child.walk((*path, self.kind, index))
+
+
+INPUT_KINDS = ("pfs", "cross", "union", "join", "group", "cron")
+
+
+class Secret(SpecModel):
+    """A value from an Airflow connection or variable, given to the container as an env var."""
+
+    name: NonEmptyStr = Field(
+        description="Airflow variable key (without `key`) or connection id (with `key`).",
+        json_schema_extra=pachyderm("transform.secrets.name (a Kubernetes secret there)"),
+    )
+    env_var: EnvName = Field(
+        alias="env_var",
+        validation_alias=AliasChoices("env_var", "envVar"),
+        description="Environment variable that receives the value.",
+        json_schema_extra=pachyderm("transform.secrets.env_var"),
+    )
+    key: str | None = Field(
+        None,
+        description="Field of the Airflow connection: password, login, host, port, schema, "
+        "uri, or extra.<name>. Without it the Airflow variable `name` is read.",
+        json_schema_extra=pachyderm("transform.secrets.key"),
+    )
+
+
+class Transform(SpecModel):
+    """What runs for each datum (or batch of datums): a container image and a command."""
+
+    image: NonEmptyStr = Field(
+        description="Container image, e.g. 'python:3.12-slim' or 'registry/name@sha256:...'.",
+        json_schema_extra=pachyderm("transform.image"),
+    )
+    cmd: list[str] = Field(
+        description="Command and arguments, as a list (no shell unless you run one).",
+        json_schema_extra=pachyderm("transform.cmd"),
+    )
+    stdin: list[str] | None = Field(
+        None,
+        description="Lines written to the command's standard input (e.g. a shell script).",
+        json_schema_extra=pachyderm("transform.stdin"),
+    )
+    err_cmd: list[str] | None = Field(
+        None,
+        description="Command run for a datum that failed every try; if it succeeds the datum "
+        "counts as skipped instead of failed.",
+        json_schema_extra=pachyderm("transform.errCmd"),
+    )
+    err_stdin: list[str] | None = Field(
+        None,
+        description="Standard input lines for errCmd.",
+        json_schema_extra=pachyderm("transform.errStdin"),
+    )
+    env: dict[EnvName, str] = Field(
+        default_factory=dict,
+        description="Environment variables (string values; quote numbers).",
+        json_schema_extra=pachyderm("transform.env"),
+    )
+    secrets: list[Secret] = Field(
+        default_factory=list,
+        description="Values from Airflow connections/variables exposed as environment variables.",
+        json_schema_extra=pachyderm("transform.secrets (Kubernetes secrets there)"),
+    )
+    working_dir: str | None = Field(
+        None,
+        description="Working directory of the command inside the container.",
+        json_schema_extra=pachyderm("transform.workingDir"),
+    )
+    user: str | None = Field(
+        None,
+        description="User (name or uid[:gid]) the command runs as.",
+        json_schema_extra=pachyderm("transform.user"),
+    )
+    accept_return_code: list[int] = Field(
+        default_factory=list,
+        description="Exit codes other than 0 that still count as success.",
+        json_schema_extra=pachyderm("transform.acceptReturnCode"),
+    )
+    network: bool = Field(
+        False,
+        description="Give the container network access. Off by default: the container only sees "
+        "/pfs. Pachyderm has no such switch (its pods always have a network).",
+        json_schema_extra=pachyderm("(none; airflow-pachyderm addition)"),
+    )
+
+    @field_validator("cmd", mode="before")
+    @classmethod
+    def _cmd_is_a_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                suggestion = json.dumps(shlex.split(value))
+            except ValueError:
+                suggestion = '["sh", "-c", "..."]'
+            raise spec_error(f"write cmd as a list of arguments, e.g. cmd: {suggestion}")
+        if isinstance(value, list) and not value:
+            raise spec_error(
+                'cmd is empty: write the command to run as a list, e.g. cmd: ["python3", '
+                '"/code/main.py"]'
+            )
+        return value
+
+    @field_validator("cmd")
+    @classmethod
+    def _cmd_has_a_program(cls, value: list[str]) -> list[str]:
+        if not value[0].strip():
+            raise spec_error("the first element of cmd is the program to run and cannot be blank")
+        return value
+
+
+class ParallelismSpec(SpecModel):
+    """How many batches of one job may run at the same time."""
+
+    constant: int = Field(
+        1,
+        ge=1,
+        description="Number of concurrent workers (mapped process tasks running at once).",
+        json_schema_extra=pachyderm("parallelismSpec.constant"),
+    )
+
+
+class DatumSetSpec(SpecModel):
+    """How datums are grouped into batches (one process task each)."""
+
+    number: int = Field(
+        1,
+        ge=1,
+        description="Datums per batch.",
+        json_schema_extra=pachyderm("datumSetSpec.number"),
+    )
+
+
+class GPU(SpecModel):
+    """GPUs for the container."""
+
+    type: str = Field(
+        "nvidia.com/gpu",
+        description="GPU resource type.",
+        json_schema_extra=pachyderm("resourceLimits.gpu.type"),
+    )
+    number: int = Field(
+        ge=1,
+        description="Number of GPUs.",
+        json_schema_extra=pachyderm("resourceLimits.gpu.number"),
+    )
+
+
+def _gpu_shorthand(value: Any) -> Any:
+    # `gpu: 1` is the short form of `gpu: {number: 1}`.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return {"number": value}
+    return value
+
+
+class Resources(SpecModel):
+    """CPU, memory, GPU and disk for each container."""
+
+    cpu: Cpu | None = Field(
+        None, description="CPU cores.", json_schema_extra=pachyderm("resourceLimits.cpu")
+    )
+    memory: Memory | None = Field(
+        None, description="Memory in bytes.", json_schema_extra=pachyderm("resourceLimits.memory")
+    )
+    gpu: Annotated[GPU, BeforeValidator(_gpu_shorthand)] | None = Field(
+        None,
+        description="GPUs: a number or {type, number}.",
+        json_schema_extra=pachyderm("resourceLimits.gpu"),
+    )
+    disk: Memory | None = Field(
+        None,
+        description="Scratch disk in bytes.",
+        json_schema_extra=pachyderm("resourceLimits.disk"),
+    )
+
+
+class Egress(SpecModel):
+    """Where the output commit is also copied after each job."""
+
+    url: NonEmptyStr = Field(
+        alias="URL",
+        validation_alias=AliasChoices("URL", "url"),
+        description="Destination URL such as s3://bucket/prefix.",
+        json_schema_extra=pachyderm("egress.URL"),
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _has_scheme(cls, value: str) -> str:
+        if not re.match(r"^[a-z][a-z0-9+.-]*://\S+$", value):
+            raise spec_error(f"egress URL {value!r} needs a scheme, e.g. 's3://bucket/prefix'")
+        return value
+
+
+class AirflowSettings(BaseModel):
+    """How the pipeline's DAG looks in Airflow (not part of Pachyderm's spec)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    owner: NonEmptyStr = Field("airflow", description="DAG owner shown in the Airflow UI.")
+    tags: list[NonEmptyStr] = Field(
+        default_factory=list, description="DAG tags ('pachyderm' is always added)."
+    )
+    retries: int = Field(0, ge=0, description="Retries of each task of the pipeline's DAG.")
+    pool: str | None = Field(None, description="Airflow pool the process tasks run in.")
+    max_active_runs: int = Field(
+        1, ge=1, description="Jobs of this pipeline that may run at the same time."
+    )
+    dag_id_prefix: str = Field("", description="Prefix of the DAG id (dag_id = prefix + name).")
+
+    @field_validator("dag_id_prefix")
+    @classmethod
+    def _dag_id_chars(cls, value: str) -> str:
+        if not _DAG_ID_CHARS.fullmatch(value):
+            raise spec_error(
+                f"{value!r} cannot start a DAG id: use letters, digits, '_', '-' and '.'"
+            )
+        return value
+
+
+class PipelineName(SpecModel):
+    """The pipeline's identity; its name is also its output repo."""
+
+    name: RepoName = Field(
+        description="Pipeline name, also the name of its output lakeFS repository.",
+        json_schema_extra=pachyderm("pipeline.name"),
+    )
+
+
+class PipelineSpec(SpecModel):
+    """One pipeline: inputs, transform, and how jobs run. The root of a spec document."""
+
+    pipeline: PipelineName = Field(
+        description="The pipeline's name.", json_schema_extra=pachyderm("pipeline")
+    )
+    description: str | None = Field(
+        None,
+        description="Free text shown in the DAG's docs.",
+        json_schema_extra=pachyderm("description"),
+    )
+    input: Input = Field(
+        description="What the pipeline reads, and how it is split into datums.",
+        json_schema_extra=pachyderm("input"),
+    )
+    transform: Transform = Field(
+        description="The container to run.", json_schema_extra=pachyderm("transform")
+    )
+    parallelism_spec: ParallelismSpec = Field(
+        default_factory=ParallelismSpec,
+        description="How many batches run at the same time.",
+        json_schema_extra=pachyderm("parallelismSpec"),
+    )
+    datum_batching: bool = Field(
+        False,
+        description="Start the container once per batch of datums instead of once per datum "
+        "(it then loops over the datums itself). Also accepted inside transform, as in "
+        "Pachyderm.",
+        json_schema_extra=pachyderm("transform.datumBatching"),
+    )
+    datum_set_spec: DatumSetSpec = Field(
+        default_factory=DatumSetSpec,
+        description="How many datums make a batch (one process task).",
+        json_schema_extra=pachyderm("datumSetSpec"),
+    )
+    resource_requests: Resources | None = Field(
+        None,
+        description="Resources each container needs (used by the Kubernetes runner).",
+        json_schema_extra=pachyderm("resourceRequests"),
+    )
+    resource_limits: Resources | None = Field(
+        None,
+        description="Resources each container may use at most.",
+        json_schema_extra=pachyderm("resourceLimits"),
+    )
+    datum_tries: int = Field(
+        3,
+        ge=1,
+        description="Attempts per datum before it counts as failed.",
+        json_schema_extra=pachyderm("datumTries"),
+    )
+    datum_timeout: Duration | None = Field(
+        None,
+        description="Longest time one datum may run, e.g. '10m'.",
+        json_schema_extra=pachyderm("datumTimeout"),
+    )
+    job_timeout: Duration | None = Field(
+        None,
+        description="Longest time a whole job may run, e.g. '2h'.",
+        json_schema_extra=pachyderm("jobTimeout"),
+    )
+    reprocess_spec: Literal["until_success", "every_job"] = Field(
+        "until_success",
+        description="'until_success' skips datums that already succeeded with the same inputs; "
+        "'every_job' reprocesses every datum in every job.",
+        json_schema_extra=pachyderm("reprocessSpec"),
+    )
+    output_branch: BranchName = Field(
+        "main",
+        description="Branch of the output repo that receives each job's commit.",
+        json_schema_extra=pachyderm("outputBranch"),
+    )
+    egress: Egress | None = Field(
+        None,
+        description="Copy each output commit to external storage.",
+        json_schema_extra=pachyderm("egress"),
+    )
+    salt: str | None = Field(
+        None,
+        description="Mixed into every datum hash: change it to reprocess everything.",
+        json_schema_extra=pachyderm("salt"),
+    )
+    airflow: AirflowSettings = Field(
+        default_factory=AirflowSettings,
+        description="Airflow DAG settings (owner, tags, retries, pool, max_active_runs, "
+        "dag_id_prefix).",
+        json_schema_extra=pachyderm("(none; airflow-pachyderm addition)"),
+    )
+
+    _source_file: str = PrivateAttr("<memory>")
+    _source_line: int = PrivateAttr(1)
+    _source_text: str | None = PrivateAttr(None)
+    _locate: Any = PrivateAttr(None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _batching_inside_transform(cls, data: Any) -> Any:
+        # Pachyderm puts datumBatching in transform; move it up unless both places set it,
+        # in which case the transform copy is reported as a duplicate.
+        if not isinstance(data, dict) or not isinstance(data.get("transform"), dict):
+            return data
+        transform = data["transform"]
+        for key in ("datumBatching", "datum_batching"):
+            if key in transform and "datumBatching" not in data and "datum_batching" not in data:
+                rest = {k: v for k, v in transform.items() if k != key}
+                return {**data, "transform": rest, "datumBatching": transform[key]}
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PipelineSpec:
+        """Build and fully check a spec from a dict (e.g. :meth:`to_dict` output).
+
+        Raises :class:`~airflow_pachyderm.spec.errors.SpecErrors` when it is invalid.
+        """
+        from airflow_pachyderm.spec.loader import spec_from_data
+
+        return spec_from_data(data, file="<dict>")
+
+    @property
+    def name(self) -> str:
+        return self.pipeline.name
+
+    @property
+    def output_repo(self) -> str:
+        return self.pipeline.name
+
+    @property
+    def dag_id(self) -> str:
+        return self.airflow.dag_id_prefix + self.pipeline.name
+
+    @property
+    def source_file(self) -> str:
+        return self._source_file
+
+    @property
+    def source_line(self) -> int:
+        return self._source_line
+
+    @property
+    def source_text(self) -> str | None:
+        """The YAML text of this spec as written in its file, when loaded from one."""
+        return self._source_text
+
+    def locate(self, path: tuple[str | int, ...]) -> tuple[int, int]:
+        """1-based (line, column) of ``path`` in the source file (best effort)."""
+        if self._locate is None:
+            return (self._source_line, 1)
+        return self._locate(path)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Canonical JSON-able dict in Pachyderm's camelCase, defaults filled in."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+    def spec_hash(self) -> str:
+        """sha256 of the canonical JSON of :meth:`to_dict`; equal specs hash equal."""
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def input_nodes(self) -> Iterator[tuple[tuple, Input]]:
+        """Every input node with its path, depth first."""
+        return self.input.walk()
+
+    def pfs_inputs(self) -> list[PFSInput]:
+        """The leaf pfs inputs, in spec order."""
+        return [node.pfs for _, node in self.input.walk() if node.pfs is not None]
+
+    def cron_inputs(self) -> list[CronInput]:
+        """The cron inputs, in spec order."""
+        return [node.cron for _, node in self.input.walk() if node.cron is not None]
+
+    def input_repos(self) -> list[tuple[str, str]]:
+        """Distinct (repo, branch) pairs read by the pipeline, in spec order."""
+        return list(dict.fromkeys((pfs.repo, pfs.branch) for pfs in self.pfs_inputs()))

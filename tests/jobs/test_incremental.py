@@ -1,0 +1,175 @@
+"""Jobs end to end with real containers: incremental processing and provenance."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+from jobkit import make_repo, pipeline_spec, unique
+
+from airflow_pachyderm.datums import read_manifest
+from airflow_pachyderm.datums.manifest import MANIFEST_PATH
+from airflow_pachyderm.jobs.job import JOB_BRANCH_PREFIX, job_id_for
+from airflow_pachyderm.jobs.process import DatumFailedError
+from airflow_pachyderm.lakefs.provenance import Provenance
+
+# Upper-cases each datum's file into /pfs/out/<name>.upper (sh + tr: fast to start).
+UPPER = ["sh", "-c", 'tr a-z A-Z < "$data" > "/pfs/out/$(basename "$data").upper"']
+
+
+def _outputs(client, repo: str, ref: str) -> dict[str, str]:
+    return {
+        o.path: o.checksum
+        for o in client.list_objects(repo, ref)
+        if not o.path.startswith("_pachyderm/")
+    }
+
+
+def _manifest(client, repo: str, ref: str):
+    import io
+
+    return read_manifest(io.BytesIO(client.read_bytes(repo, ref, MANIFEST_PATH)))
+
+
+@pytest.mark.slow
+def test_200_files_then_change_add_delete_reprocesses_exactly_two(lakefs, driver) -> None:
+    files = {f"f{i:03d}.txt": f"file {i}\n".encode() for i in range(200)}
+    data = make_repo(lakefs, files, "data")
+    spec = pipeline_spec(unique("upper"), {"pfs": {"repo": data, "name": "data", "glob": "/*"}},
+                         UPPER, datumSetSpec={"number": 50})
+
+    first = driver.run(spec)
+    prov = first.provenance
+    assert prov.datums["processed"] == 200 and prov.datums["skipped"] == 0
+    before = _outputs(lakefs, spec.output_repo, first.commit)
+    assert len(before) == 200
+    assert lakefs.read_bytes(spec.output_repo, first.commit, "f007.txt.upper") == b"FILE 7\n"
+
+    lakefs.upload(data, "main", "f010.txt", b"changed ten\n")
+    lakefs.upload(data, "main", "f200.txt", b"brand new\n")
+    lakefs.delete_object(data, "main", "f020.txt")
+    data_commit = lakefs.commit(data, "main", "change one, add one, delete one").id
+
+    second = driver.run(spec)
+    counts = second.provenance.datums
+    assert (counts["processed"], counts["skipped"], counts["deleted"]) == (2, 198, 1)
+    after = _outputs(lakefs, spec.output_repo, second.commit)
+    assert set(after) == (set(before) - {"f020.txt.upper"}) | {"f200.txt.upper"}
+    assert lakefs.read_bytes(spec.output_repo, "main", "f010.txt.upper") == b"CHANGED TEN\n"
+    assert lakefs.read_bytes(spec.output_repo, "main", "f200.txt.upper") == b"BRAND NEW\n"
+    unchanged = set(before) - {"f010.txt.upper", "f020.txt.upper"}
+    assert all(after[path] == before[path] for path in unchanged)
+
+    # Every output traces back to its datum and the exact input commit.
+    manifest = _manifest(lakefs, spec.output_repo, second.commit)
+    entry = manifest.datum_for_output("f010.txt.upper")
+    assert [(i.repo, i.commit, i.path) for i in entry.inputs] == [(data, data_commit, "f010.txt")]
+    assert len(manifest) == 200
+    # No staging branch or job state is left behind.
+    assert not [b.id for b in lakefs.list_branches(spec.output_repo, prefix=JOB_BRANCH_PREFIX)]
+    assert not list(lakefs.list_objects(spec.output_repo, "main", prefix="_pachyderm/job/"))
+
+
+@pytest.mark.slow
+def test_provenance_metadata_records_every_input(lakefs, driver) -> None:
+    data = make_repo(lakefs, {"a.txt": b"a\n", "b.txt": b"b\n"}, "data")
+    params = make_repo(lakefs, {"params.json": b'{"k": 1}'}, "params")
+    spec = pipeline_spec(
+        unique("prov"),
+        {"cross": [{"pfs": {"repo": data, "name": "data", "glob": "/*"}},
+                   {"pfs": {"repo": params, "name": "params", "glob": "/"}}]},
+        UPPER,
+        transform={"env": {"MODE": "upper"}},
+    )
+    run_id = unique("run")
+    result = driver.run(spec, run_id=run_id)
+    meta = lakefs.get_commit(spec.output_repo, result.commit).metadata
+    assert meta["pachyderm.pipeline"] == spec.name
+    assert meta["pachyderm.job"] == job_id_for(spec.dag_id, run_id)
+    assert meta["pachyderm.spec_hash"] == spec.spec_hash()
+    assert meta["pachyderm.image"] == "airflow-pachyderm/python:latest"
+    assert meta["pachyderm.input.data"] == f"{data}@{lakefs.resolve_ref(data, 'main')}"
+    assert meta["pachyderm.input.params"] == f"{params}@{lakefs.resolve_ref(params, 'main')}"
+    assert meta["pachyderm.input.params.branch"] == "main"
+    assert meta["pachyderm.datums.processed"] == "2"
+    assert meta["airflow.run_id"] == run_id and meta["airflow.dag_id"] == spec.dag_id
+    assert all(isinstance(v, str) for v in meta.values())
+    assert Provenance.from_metadata(meta).input("data").repo == data
+
+    # A change in the input every datum shares reprocesses every datum.
+    lakefs.upload(params, "main", "params.json", b'{"k": 2}')
+    lakefs.commit(params, "main", "new params")
+    again = driver.run(spec)
+    assert again.provenance.datums["processed"] == 2
+    # Nothing changed: nothing processed, but the job still records its inputs.
+    idle = driver.run(spec)
+    assert idle.provenance.datums["processed"] == 0
+    assert idle.provenance.datums["skipped"] == 2
+    assert idle.commit != again.commit
+
+
+@pytest.mark.slow
+def test_reprocess_modes_and_pinned_inputs(lakefs, driver) -> None:
+    data = make_repo(lakefs, {f"{c}.txt": c.encode() for c in "abc"}, "data")
+    spec = pipeline_spec(unique("modes"), {"pfs": {"repo": data, "name": "data", "glob": "/*"}},
+                         UPPER)
+    first = driver.run(spec)
+    manifest = _manifest(lakefs, spec.output_repo, first.commit)
+    one = next(iter(manifest))
+    assert driver.run(spec, reprocess="all").provenance.datums["processed"] == 3
+    assert driver.run(spec, reprocess={one}).provenance.datums["processed"] == 1
+
+    old = lakefs.resolve_ref(data, "main")
+    lakefs.upload(data, "main", "a.txt", b"new a")
+    lakefs.commit(data, "main", "new a")
+    # Recompute history into a side branch: the old input commit, main untouched.
+    head = lakefs.resolve_ref(spec.output_repo, "main")
+    side = driver.run(spec, input_commits={"data": old}, output_branch="replay")
+    assert side.branch == "replay"
+    assert side.provenance.input("data").commit == old
+    assert lakefs.resolve_ref(spec.output_repo, "main") == head
+    assert lakefs.read_bytes(spec.output_repo, "replay", "a.txt.upper") == b"A"
+
+
+@pytest.mark.slow
+def test_failing_datum_fails_the_job_and_leaves_output_untouched(lakefs, driver) -> None:
+    data = make_repo(lakefs, {"good.txt": b"ok\n", "bad.txt": b"FAIL\n"}, "data")
+    cmd = ["sh", "-c", 'if grep -q FAIL "$data"; then echo "cannot handle $data" >&2; exit 3; fi;'
+                       ' cp "$data" /pfs/out/']
+    spec = pipeline_spec(unique("fails"), {"pfs": {"repo": data, "name": "data", "glob": "/*"}},
+                         cmd, datumTries=2)
+    run_id = unique("run")
+    _, batches = driver.plan(spec, run_id)
+    head = lakefs.resolve_ref(spec.output_repo, "main")
+    with pytest.raises(DatumFailedError) as info:
+        for batch in batches:
+            driver.process(spec, batch)
+    message = str(info.value)
+    assert "bad.txt" in message and "exit" in message.lower() and "cannot handle" in message
+    with pytest.raises(RuntimeError, match="failed"):
+        driver.commit(spec, run_id)
+    assert lakefs.resolve_ref(spec.output_repo, "main") == head
+    assert not lakefs.exists(spec.output_repo, "main", "good.txt")
+
+
+@pytest.mark.slow
+def test_two_datums_writing_one_path_is_refused(lakefs, driver) -> None:
+    data = make_repo(lakefs, {"a.txt": b"a", "b.txt": b"b"}, "data")
+    spec = pipeline_spec(unique("clash"), {"pfs": {"repo": data, "name": "data", "glob": "/*"}},
+                         ["sh", "-c", "echo x > /pfs/out/same.txt"])
+    with pytest.raises(Exception, match=r"same\.txt") as info:
+        driver.run(spec)
+    assert "datum" in str(info.value)
+    assert not lakefs.exists(spec.output_repo, "main", "same.txt")
+
+
+def test_manifest_is_gzip_json_lines(lakefs, driver) -> None:
+    data = make_repo(lakefs, {"x.txt": b"x"}, "data")
+    spec = pipeline_spec(unique("mf"), {"pfs": {"repo": data, "name": "data", "glob": "/*"}},
+                         UPPER)
+    result = driver.run(spec)
+    raw = gzip.decompress(lakefs.read_bytes(spec.output_repo, result.commit, MANIFEST_PATH))
+    lines = [json.loads(line) for line in raw.splitlines()]
+    assert lines[0]["format"] == "airflow-pachyderm.datum-manifest"
+    assert lines[1]["outputs"] == ["x.txt.upper"]
