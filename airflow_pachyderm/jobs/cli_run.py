@@ -10,6 +10,7 @@ variables.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -72,6 +73,7 @@ def prepare_airflow_home(home: Path, spec_path: Path, conn_id: str) -> Path:
     os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(dags)
     os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
     os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{home / 'airflow.db'}"
+    _connection_from_lakectl(conn_id)
     marker = home / ".migrated"
     if not marker.exists():
         result = subprocess.run(
@@ -82,6 +84,27 @@ def prepare_airflow_home(home: Path, spec_path: Path, conn_id: str) -> Path:
             raise SystemExit(f"airflow db migrate failed:\n{result.stderr[-3000:]}")
         marker.touch()
     return dag_file
+
+
+def _connection_from_lakectl(conn_id: str) -> None:
+    """Expose the LAKECTL_* settings as the Airflow connection the DAGs use.
+
+    Only when no such connection is given by environment already; a connection stored in
+    a real Airflow database is not consulted here, since this home is private.
+    """
+    var = f"AIRFLOW_CONN_{conn_id.upper()}"
+    if var in os.environ or not os.environ.get("LAKECTL_SERVER_ENDPOINT_URL"):
+        return
+    from airflow_pachyderm.lakefs.client import LakeFSConfig
+
+    config = LakeFSConfig.from_env()
+    os.environ[var] = json.dumps({
+        "conn_type": "lakefs",
+        "host": config.base_url,
+        "login": config.access_key_id,
+        "password": config.secret_access_key,
+        "extra": {"storage_namespace": config.storage_namespace_template},
+    })
 
 
 def run(args: argparse.Namespace) -> int:
@@ -116,14 +139,29 @@ def run(args: argparse.Namespace) -> int:
             return 2
 
     prepare_airflow_home(Path(args.airflow_home), spec_path, args.lakefs_conn_id)
-    return _run_dags(selected, pins, args.output_branch, reprocess, args.lakefs_conn_id)
+    # Airflow writes task logs to stdout; keep stdout for the results (one line per
+    # pipeline: name, output ref, branch), so that scripts can read them.
+    sys.stdout.flush()
+    saved_stdout = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        status, results = _run_dags(
+            selected, pins, args.output_branch, reprocess, args.lakefs_conn_id
+        )
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved_stdout, 1)
+        os.close(saved_stdout)
+    for line in results:
+        print(line)
+    return status
 
 
 def _input_names(spec) -> set[str]:
     return {p.name for p in spec.pfs_inputs()} | {c.name for c in spec.cron_inputs()}
 
 
-def _run_dags(selected, pins, output_branch, reprocess, conn_id) -> int:
+def _run_dags(selected, pins, output_branch, reprocess, conn_id) -> tuple[int, list[str]]:
     from airflow.dag_processing.dagbag import DagBag
 
     from airflow_pachyderm.jobs.job import job_id_for
@@ -134,9 +172,10 @@ def _run_dags(selected, pins, output_branch, reprocess, conn_id) -> int:
     if bag.import_errors:
         for error in bag.import_errors.values():
             print(error, file=sys.stderr)
-        return 1
+        return 1, []
     hook = LakeFSHook(lakefs_conn_id=conn_id)
     status = 0
+    results: list[str] = []
     for spec in selected:
         dag = bag.get_dag(spec.dag_id)
         conf = {
@@ -156,5 +195,6 @@ def _run_dags(selected, pins, output_branch, reprocess, conn_id) -> int:
                   "see the task log above", file=sys.stderr)
             status = 1
             break
-        print(f"{spec.name}\t{spec.output_repo}@{head.id}\t{branch}")
-    return status
+        results.append(f"{spec.name}\t{spec.output_repo}@{head.id}\t{branch}")
+        print(f"{spec.name}: output commit {spec.output_repo}@{head.id}", file=sys.stderr)
+    return status, results

@@ -94,7 +94,7 @@ def _finished_commit(
 ) -> JobCommit | None:
     """The output commit of ``job_id`` among the branch's latest commits, if any."""
     try:
-        for commit in client.log(repo, branch, amount=depth, first_parent=True):
+        for commit in client.log_commits(repo, branch, amount=depth, first_parent=True):
             if commit.metadata.get(KEY_JOB) == job_id:
                 provenance = Provenance.from_metadata(commit.metadata)
                 assert provenance is not None

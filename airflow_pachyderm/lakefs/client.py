@@ -449,10 +449,13 @@ class LakeFSClient:
         """Resolve any lakeFS ref to a full 64-hex commit id."""
         return self.get_commit(repo, ref).id
 
-    def log(
+    def log_commits(
         self, repo: str, ref: str, *, amount: int | None = None, first_parent: bool = False
     ) -> Iterator[lakefs_sdk.Commit]:
-        """Commits reachable from ``ref``, newest first, fetched lazily page by page."""
+        """Commits reachable from ``ref``, newest first, fetched lazily page by page.
+
+        (Not named ``log``: Airflow hooks use that name for their logger.)
+        """
         api = lakefs_sdk.RefsApi(self.api)
         return self._paginate(
             f"{repo}@{ref} log",

@@ -33,7 +33,7 @@ def _crash(tmp_path: Path, lakefs_server, **config) -> int:
 
 
 def _job_commits(lakefs, repo: str, job_id: str) -> list[str]:
-    return [c.id for c in lakefs.log(repo, "main", first_parent=True)
+    return [c.id for c in lakefs.log_commits(repo, "main", first_parent=True)
             if c.metadata.get(KEY_JOB) == job_id]
 
 

@@ -145,11 +145,11 @@ def test_commit_without_changes_is_refused(client: LakeFSClient, repo: str) -> N
 def test_log_and_listing_are_lazy_and_paginated(client: LakeFSClient, repo: str) -> None:
     for i in range(1050):
         client.commit(repo, "main", f"empty {i}", allow_empty=True)
-    log = client.log(repo, "main")
+    log = client.log_commits(repo, "main")
     first = next(log)
     assert first.message == "empty 1049"
     assert sum(1 for _ in log) == 1050  # 1049 more plus "Repository created"
-    assert [c.message for c in client.log(repo, "main", amount=3)] == [
+    assert [c.message for c in client.log_commits(repo, "main", amount=3)] == [
         "empty 1049", "empty 1048", "empty 1047"
     ]
 

@@ -100,3 +100,11 @@ def test_airflow_lists_the_provider_and_its_connection_type() -> None:
     hooks = json.loads(_airflow("providers", "hooks", "-o", "json"))
     lakefs = [h for h in hooks if h.get("connection_type") == "lakefs"]
     assert lakefs and lakefs[0]["class"] == "airflow_pachyderm.lakefs.hook.LakeFSHook"
+
+
+def test_hook_keeps_airflow_logger_and_client_methods(lakefs_connection) -> None:
+    hook = LakeFSHook(lakefs_conn_id=lakefs_connection)
+    hook.log.info("the hook's logger is Airflow's")
+    repo = f"logs-{uuid.uuid4().hex[:8]}"
+    hook.create_repository(repo)
+    assert [c.message for c in hook.log_commits(repo, "main")] == ["Repository created"]
