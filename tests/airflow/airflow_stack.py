@@ -1,0 +1,300 @@
+"""Real Airflow 3 components as subprocesses, for tests: api-server, scheduler, dag-processor,
+triggerer, plus the ``airflow`` CLI and the REST API against them.
+
+Everything is isolated in one AIRFLOW_HOME with a SQLite database, binds 127.0.0.1 only,
+and runs with ``sys.executable -m airflow`` so that the test's own virtualenv is used.
+Every wait has a deadline; a failure message carries the end of each component's log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from airflow_pachyderm.server.process import free_port
+
+T = TypeVar("T")
+
+COMPONENTS: dict[str, list[str]] = {
+    "api-server": ["api-server", "--host", "127.0.0.1", "--workers", "1"],
+    "scheduler": ["scheduler", "--skip-serve-logs"],
+    "dag-processor": ["dag-processor"],
+    "triggerer": ["triggerer", "--skip-serve-logs"],
+}
+# The health endpoint's names for the components that report a heartbeat.
+HEALTH_KEYS = {
+    "scheduler": "scheduler",
+    "dag-processor": "dag_processor",
+    "triggerer": "triggerer",
+}
+JWT_SECRET = "airflow-pachyderm-component-tests"
+
+
+class ComponentError(AssertionError):
+    """An Airflow component died, timed out or answered unexpectedly (with its logs)."""
+
+
+class AirflowStack:
+    """One isolated Airflow deployment made of real processes.
+
+    :param home: AIRFLOW_HOME (created); the DAGs folder is ``home/dags``.
+    :param extra_env: more environment for every process (connections, config).
+    """
+
+    def __init__(self, home: Path, extra_env: Mapping[str, str] | None = None) -> None:
+        self.home = home
+        self.dags_folder = home / "dags"
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.extra_env = dict(extra_env or {})
+        self._processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.dags_folder.mkdir(parents=True, exist_ok=True)
+
+    # -- environment and lifecycle --------------------------------------------------------
+
+    def env(self) -> dict[str, str]:
+        """The environment of every Airflow process: none of the test process's Airflow or
+        lakeFS settings leak in (the root conftest sets some for in-process tests)."""
+        env = {
+            name: value
+            for name, value in os.environ.items()
+            if not name.startswith(("AIRFLOW", "LAKECTL_"))
+        }
+        env.update(
+            {
+                "AIRFLOW_HOME": str(self.home),
+                "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home / 'airflow.db'}",
+                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+                "AIRFLOW__CORE__PARALLELISM": "4",
+                "AIRFLOW__API_AUTH__JWT_SECRET": JWT_SECRET,
+                # REST calls without a login: every request is an admin's.
+                "AIRFLOW__CORE__AUTH_MANAGER": (
+                    "airflow.api_fastapi.auth.managers.simple.simple_auth_manager"
+                    ".SimpleAuthManager"
+                ),
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+                "AIRFLOW__API__HOST": "127.0.0.1",
+                "AIRFLOW__API__PORT": str(self.port),
+                "AIRFLOW__API__BASE_URL": self.base_url,
+                # Task processes reach the Execution API here; the default is localhost:8080.
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.base_url}/execution/",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+    def migrate(self, timeout: float = 120.0) -> None:
+        self.cli("db", "migrate", timeout=timeout)
+
+    def start(self, components: Iterable[str] = COMPONENTS) -> None:
+        for name in components:
+            if name in self._processes:
+                continue
+            with self.log_path(name).open("ab") as log:
+                # A new session per component, so that stopping it reaches its children
+                # (the LocalExecutor's workers, the api-server's uvicorn worker).
+                self._processes[name] = subprocess.Popen(
+                    [sys.executable, "-m", "airflow", *COMPONENTS[name]],
+                    env=self.env(),
+                    cwd=self.home,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM every component's process group, then SIGKILL what is left."""
+        for process in self._processes.values():
+            _signal_group(process, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for process in self._processes.values():
+            while _exit_status(process) is None and time.monotonic() < deadline:
+                time.sleep(0.1)
+            # The leader is not reaped yet, so its group id still names only our processes;
+            # this also reaches children that would outlive it (task workers).
+            _signal_group(process, signal.SIGKILL)
+            process.wait()
+        self._processes.clear()
+
+    def log_path(self, name: str) -> Path:
+        return self.home / f"{name}.log"
+
+    def check_alive(self) -> None:
+        for name, process in self._processes.items():
+            status = _exit_status(process)
+            if status is not None:
+                raise ComponentError(
+                    f"airflow {name} exited with code {status}\n{self.diagnostics()}"
+                )
+
+    def diagnostics(self, lines: int = 25) -> str:
+        """The end of every component's log, for failure messages."""
+        parts = []
+        for name, process in self._processes.items():
+            status = _exit_status(process)
+            state = "running" if status is None else f"exit {status}"
+            parts.append(f"--- airflow {name} (pid {process.pid}, {state}) ---")
+            parts.append(tail(self.log_path(name), lines))
+        return "\n".join(parts)
+
+    # -- waiting --------------------------------------------------------------------------
+
+    def wait_for(
+        self,
+        what: str,
+        probe: Callable[[], T | None],
+        deadline: float,
+        interval: float = 1.0,
+    ) -> T:
+        """Poll ``probe`` until it returns a truthy value or ``deadline`` (monotonic) passes."""
+        last_error = ""
+        while True:
+            self.check_alive()
+            try:
+                result = probe()
+            except (OSError, ComponentError) as exc:  # e.g. the api-server still starting
+                result, last_error = None, f"{type(exc).__name__}: {exc}"
+            if result:
+                return result
+            if time.monotonic() > deadline:
+                detail = f" (last error: {last_error})" if last_error else ""
+                raise ComponentError(f"timed out waiting for {what}{detail}\n{self.diagnostics()}")
+            time.sleep(interval)
+
+    def wait_healthy(self, deadline: float) -> None:
+        """Until the api-server answers and every started component has a heartbeat."""
+
+        def healthy() -> bool:
+            health = self.api("GET", "/api/v2/monitor/health")
+            return all(
+                health.get(key, {}).get("status") == "healthy"
+                for name, key in HEALTH_KEYS.items()
+                if name in self._processes
+            )
+
+        self.wait_for("the Airflow components to report healthy", healthy, deadline)
+
+    # -- talking to Airflow ---------------------------------------------------------------
+
+    def cli(self, *args: str, timeout: float = 90.0) -> str:
+        """Run ``airflow <args>`` in this deployment; its stdout."""
+        # Python warnings (e.g. "no graphviz") would be logged to stdout, around the JSON.
+        env = {**self.env(), "PYTHONWARNINGS": "ignore"}
+        result = subprocess.run(
+            [sys.executable, "-m", "airflow", *args],
+            env=env,
+            cwd=self.home,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+        stdout = result.stdout.decode(errors="replace")
+        if result.returncode != 0:
+            raise ComponentError(
+                f"`airflow {' '.join(args)}` exited with {result.returncode}:\n{stdout}\n"
+                + result.stderr.decode(errors="replace")[-4000:]
+            )
+        return stdout
+
+    def cli_json(self, *args: str) -> Any:
+        """Run an ``airflow`` command given ``-o json`` and decode its JSON output."""
+        return json_from_output(self.cli(*args, "-o", "json"))
+
+    def api(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        query: Mapping[str, str] | None = None,
+        expect: int | Iterable[int] = 200,
+    ) -> Any:
+        """Call the REST API; the decoded JSON answer (``None`` for an empty body)."""
+        url = self.base_url + path
+        if query:
+            url += "?" + urllib.parse.urlencode(query)
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(url, data=data, method=method)
+        request.add_header("Accept", "application/json")
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status, raw = response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            status, raw = exc.code, exc.read()
+        expected = {expect} if isinstance(expect, int) else set(expect)
+        if status not in expected:
+            raise ComponentError(
+                f"{method} {path} answered {status}, expected {sorted(expected)}: "
+                f"{raw[:2000].decode(errors='replace')}"
+            )
+        return json.loads(raw) if raw else None
+
+    def task_logs(self, dag_id: str, run_id: str, lines: int = 15) -> str:
+        """The end of every task log of one DAG run (for failure messages)."""
+        run_dir = self.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}"
+        parts = [
+            f"--- {path.relative_to(run_dir)} ---\n{tail(path, lines)}"
+            for path in sorted(run_dir.rglob("*.log"))
+        ]
+        return "\n".join(parts) or f"(no task logs under {run_dir})"
+
+
+def json_from_output(text: str) -> Any:
+    """The first JSON document in ``text`` that starts a line (CLI output may have log
+    lines around it)."""
+    decoder = json.JSONDecoder()
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        if line.lstrip().startswith(("[", "{")):
+            try:
+                return decoder.raw_decode(text, offset + len(line) - len(line.lstrip()))[0]
+            except json.JSONDecodeError:
+                pass
+        offset += len(line)
+    raise ComponentError(f"no JSON document in the command output:\n{text[-4000:]}")
+
+
+def tail(path: Path, lines: int) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError as exc:
+        return f"(cannot read {path}: {exc})"
+
+
+def _exit_status(process: subprocess.Popen[bytes]) -> int | None:
+    """The exit code (negative: killed by that signal), or None while running.
+
+    It does not reap the process (WNOWAIT): until :meth:`AirflowStack.stop` reaps it, its
+    pid, and so its process group id, cannot be reused by an unrelated process.
+    """
+    if process.returncode is not None:
+        return process.returncode
+    info = os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    if info is None:
+        return None
+    return info.si_status if info.si_code == os.CLD_EXITED else -info.si_status
+
+
+def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    if process.returncode is not None:  # reaped: its group id may belong to others now
+        return
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        return

@@ -1,0 +1,77 @@
+"""Fixtures of the component tests: one real Airflow deployment per test module.
+
+The deployment (api-server, scheduler, dag-processor, triggerer) starts once per module and
+is always torn down, process groups included. Its lakeFS connection comes from
+``AIRFLOW_CONN_LAKEFS_DEFAULT`` and points at a lakeFS-compatible server of the module's
+own: the demo spec names its repositories (training, attributes, code, model, inference),
+so they must not meet repositories of other tests on the session-wide server.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+from airflow_stack import AirflowStack
+from dag_files import DagFiles, write_dag_files
+
+from airflow_pachyderm.lakefs import LakeFSClient, LakeFSConfig
+from airflow_pachyderm.server.process import LakeFSServerProcess
+
+STARTUP_TIMEOUT = 120.0
+
+
+@pytest.fixture(scope="module")
+def demo_lakefs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LakeFSServerProcess]:
+    server = LakeFSServerProcess(data_dir=tmp_path_factory.mktemp("demo-lakefs"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def lakefs(demo_lakefs: LakeFSServerProcess) -> Iterator[LakeFSClient]:
+    client = LakeFSClient(
+        LakeFSConfig(
+            demo_lakefs.endpoint, demo_lakefs.access_key_id, demo_lakefs.secret_access_key
+        )
+    )
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def dag_files(tmp_path_factory: pytest.TempPathFactory) -> DagFiles:
+    return write_dag_files(
+        tmp_path_factory.mktemp("airflow-home") / "dags", tmp_path_factory.mktemp("specs")
+    )
+
+
+@pytest.fixture(scope="module")
+def airflow_stack(
+    dag_files: DagFiles, demo_lakefs: LakeFSServerProcess
+) -> Iterator[AirflowStack]:
+    connection = {
+        "conn_type": "lakefs",
+        "host": demo_lakefs.endpoint,
+        "login": demo_lakefs.access_key_id,
+        "password": demo_lakefs.secret_access_key,
+    }
+    stack = AirflowStack(
+        dag_files.valid.parent.parent,
+        extra_env={
+            "AIRFLOW_CONN_LAKEFS_DEFAULT": json.dumps(connection),
+            "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
+        },
+    )
+    stack.migrate()
+    try:
+        stack.start()
+        stack.wait_healthy(time.monotonic() + STARTUP_TIMEOUT)
+        yield stack
+    finally:
+        stack.stop()
