@@ -28,17 +28,18 @@ from airflow_pachyderm.spec import SpecErrors, load_specs
 
 REPO = Path(__file__).parent.parent
 EXAMPLES = REPO / "dags_examples" / "specs"
+ML = REPO / "dags_examples" / "ml"
 INVALID = REPO / "tests" / "spec" / "invalid"
 DAG_FILE = "# Airflow DAGs, one per pipeline spec\nfrom airflow_pachyderm import load_pipelines\n\n"
 
 
 @pytest.fixture(scope="module")
 def dags() -> dict:
-    return load_pipelines(EXAMPLES, {})
+    return {**load_pipelines(EXAMPLES, {}), **load_pipelines(ML, {})}
 
 
 def test_one_dag_per_pipeline(dags: dict) -> None:
-    assert sorted(dags) == sorted(spec.name for spec in load_specs(EXAMPLES))
+    assert sorted(dags) == sorted(spec.name for spec in load_specs([EXAMPLES, ML]))
 
 
 def test_task_structure(dags: dict) -> None:
@@ -52,19 +53,19 @@ def test_task_structure(dags: dict) -> None:
     assert process.downstream_task_ids == {"commit"}
     assert commit.downstream_task_ids == set()
     assert commit.trigger_rule == "none_failed"
-    (spec,) = [s for s in load_specs(EXAMPLES) if s.name == "inference"]
+    (spec,) = [s for s in load_specs(ML) if s.name == "inference"]
     assert plan.pipeline_spec == spec.to_dict()
     assert commit.pipeline_spec == spec.to_dict()
     assert process.partial_kwargs["pipeline_spec"] == spec.to_dict()
     assert plan.lakefs_conn_id == commit.lakefs_conn_id == "lakefs_default"
-    assert process.partial_kwargs["max_active_tis_per_dagrun"] == 4
+    assert process.partial_kwargs["max_active_tis_per_dagrun"] == 2
     assert [asset.uri for asset in commit.outlets] == ["lakefs://inference/main"]
 
 
 def test_assets_chain_pipelines(dags: dict) -> None:
     inference = dags["inference"]
     uris = sorted(asset.uri for asset in inference.timetable.asset_condition.objects)
-    assert uris == ["lakefs://attributes/main", "lakefs://model/main"]
+    assert uris == ["lakefs://attributes/main", "lakefs://code/main", "lakefs://model/main"]
     # The model DAG's output asset is one of inference's triggers.
     assert (
         dags["model"].get_task("commit").outlets[0] in inference.timetable.asset_condition.objects
@@ -103,7 +104,9 @@ def test_params_with_defaults_and_descriptions(dags: dict) -> None:
     assert params.dump() == {"input_commits": {}, "output_branch": "main", "reprocess": "changed"}
     for name in ("input_commits", "output_branch", "reprocess"):
         assert params.get_param(name).description
-    assert set(params.get_param("input_commits").schema["properties"]) == {"attributes", "model"}
+    assert set(params.get_param("input_commits").schema["properties"]) == {
+        "attributes", "model", "code"
+    }
     assert params.get_param("reprocess").schema["examples"] == ["changed", "all", "failed"]
     params.validate()
     with pytest.raises(ParamValidationError):
@@ -123,7 +126,7 @@ def test_dag_attributes(dags: dict) -> None:
     assert "`lakefs://training/main`, glob `/`" in dag.doc_md
     assert "pfs training: training@main /" in dag.doc_md
     assert "image: airflow-pachyderm/python-sklearn:latest" in dag.doc_md  # the spec as written
-    assert dags["inference"].doc_md.count("├── ") == 1
+    assert dags["inference"].doc_md.count("├── ") == 2
 
 
 def test_dag_id_prefix_and_conn_id(tmp_path: Path) -> None:

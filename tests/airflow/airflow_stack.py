@@ -81,8 +81,7 @@ class AirflowStack:
                 "AIRFLOW__API_AUTH__JWT_SECRET": JWT_SECRET,
                 # REST calls without a login: every request is an admin's.
                 "AIRFLOW__CORE__AUTH_MANAGER": (
-                    "airflow.api_fastapi.auth.managers.simple.simple_auth_manager"
-                    ".SimpleAuthManager"
+                    "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
                 ),
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
                 "AIRFLOW__API__HOST": "127.0.0.1",
@@ -190,7 +189,7 @@ class AirflowStack:
 
     # -- talking to Airflow ---------------------------------------------------------------
 
-    def cli(self, *args: str, timeout: float = 90.0) -> str:
+    def cli(self, *args: str, timeout: float = 90.0, ok_codes: Iterable[int] = (0,)) -> str:
         """Run ``airflow <args>`` in this deployment; its stdout."""
         # Python warnings (e.g. "no graphviz") would be logged to stdout, around the JSON.
         env = {**self.env(), "PYTHONWARNINGS": "ignore"}
@@ -203,16 +202,16 @@ class AirflowStack:
             check=False,
         )
         stdout = result.stdout.decode(errors="replace")
-        if result.returncode != 0:
+        if result.returncode not in set(ok_codes):
             raise ComponentError(
                 f"`airflow {' '.join(args)}` exited with {result.returncode}:\n{stdout}\n"
                 + result.stderr.decode(errors="replace")[-4000:]
             )
         return stdout
 
-    def cli_json(self, *args: str) -> Any:
+    def cli_json(self, *args: str, ok_codes: Iterable[int] = (0,)) -> Any:
         """Run an ``airflow`` command given ``-o json`` and decode its JSON output."""
-        return json_from_output(self.cli(*args, "-o", "json"))
+        return json_from_output(self.cli(*args, "-o", "json", ok_codes=ok_codes))
 
     def api(
         self,

@@ -36,9 +36,7 @@ def demo_lakefs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LakeFSServ
 @pytest.fixture(scope="module")
 def lakefs(demo_lakefs: LakeFSServerProcess) -> Iterator[LakeFSClient]:
     client = LakeFSClient(
-        LakeFSConfig(
-            demo_lakefs.endpoint, demo_lakefs.access_key_id, demo_lakefs.secret_access_key
-        )
+        LakeFSConfig(demo_lakefs.endpoint, demo_lakefs.access_key_id, demo_lakefs.secret_access_key)
     )
     yield client
     client.close()
@@ -52,9 +50,7 @@ def dag_files(tmp_path_factory: pytest.TempPathFactory) -> DagFiles:
 
 
 @pytest.fixture(scope="module")
-def airflow_stack(
-    dag_files: DagFiles, demo_lakefs: LakeFSServerProcess
-) -> Iterator[AirflowStack]:
+def airflow_stack(dag_files: DagFiles, demo_lakefs: LakeFSServerProcess) -> Iterator[AirflowStack]:
     connection = {
         "conn_type": "lakefs",
         "host": demo_lakefs.endpoint,

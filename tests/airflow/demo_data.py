@@ -43,9 +43,7 @@ def ingest_demo(client: LakeFSClient) -> DemoData:
     species_of: dict[str, str] = {}
     for species in dict.fromkeys(row["species"] for row in labelled):
         rows = [
-            {name: row[name] for name in FEATURES}
-            for row in labelled
-            if row["species"] == species
+            {name: row[name] for name in FEATURES} for row in labelled if row["species"] == species
         ][:ROWS_PER_ATTRIBUTES_FILE]
         path = f"{species}-sample.csv"
         client.upload("attributes", "main", path, to_csv(rows))

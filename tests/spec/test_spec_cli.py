@@ -23,7 +23,7 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_validate_ok_exits_zero_with_summary() -> None:
-    result = cli("validate", "dags_examples/specs")
+    result = cli("validate", "dags_examples/specs", "dags_examples/ml")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("OK: 7 pipeline(s) in 6 file(s): ")
     assert "model, inference" in result.stdout

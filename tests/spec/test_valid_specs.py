@@ -9,11 +9,13 @@ import pytest
 
 from airflow_pachyderm.spec import PipelineSpec, SpecErrors, load_specs
 
-EXAMPLES = Path(__file__).parents[2] / "dags_examples" / "specs"
+EXAMPLES_ROOT = Path(__file__).parents[2] / "dags_examples"
+EXAMPLES = EXAMPLES_ROOT / "specs"
+ML = EXAMPLES_ROOT / "ml" / "pipelines.yaml"
 VALID = Path(__file__).parent / "valid"
 
 
-ALL_VALID = sorted([*VALID.iterdir(), *EXAMPLES.glob("*.yaml")])
+ALL_VALID = sorted([*VALID.iterdir(), *EXAMPLES_ROOT.glob("*/*.yaml")])
 
 
 def test_every_input_kind_is_covered() -> None:
@@ -32,23 +34,23 @@ def test_round_trip_through_to_dict(path: Path) -> None:
 
 
 def test_ml_example_matches_design() -> None:
-    model, inference = load_specs(EXAMPLES / "ml.yaml")
+    model, inference = load_specs(ML)
     assert (model.name, model.output_repo, model.output_branch) == ("model", "model", "main")
     assert [(p.name, p.repo, p.branch, p.glob) for p in model.pfs_inputs()] == [
-        ("training", "training", "main", "/")
+        ("training", "training", "main", "/"),
+        ("code", "code", "main", "/train.py"),
     ]
     assert model.transform.image == "airflow-pachyderm/python-sklearn:latest"
     assert [(p.repo, p.glob) for p in inference.pfs_inputs()] == [
         ("attributes", "/*"),
         ("model", "/"),
+        ("code", "/infer.py"),
     ]
     assert inference.input.kind == "cross"
-    assert inference.datum_batching is True
-    assert inference.datum_set_spec.number == 10
-    assert inference.parallelism_spec.constant == 4
-    assert inference.datum_timeout == 600
+    assert inference.parallelism_spec.constant == 2
+    assert inference.datum_timeout == 300
     assert model.resource_limits is not None and model.resource_limits.memory == 10**9
-    assert inference.source_line == 24  # the `pipeline:` line of the second document
+    assert inference.source_line == 33  # the `pipeline:` line of the second document
 
 
 def test_snake_case_equals_camel_case() -> None:
