@@ -173,3 +173,23 @@ def test_manifest_is_gzip_json_lines(lakefs, driver) -> None:
     lines = [json.loads(line) for line in raw.splitlines()]
     assert lines[0]["format"] == "airflow-pachyderm.datum-manifest"
     assert lines[1]["outputs"] == ["x.txt.upper"]
+
+
+@pytest.mark.slow
+def test_commit_refuses_when_the_output_branch_moved(lakefs, driver) -> None:
+    from airflow_pachyderm.jobs.commit import OutputBranchMovedError
+
+    data = make_repo(lakefs, {"a.txt": b"a"}, "data")
+    spec = pipeline_spec(unique("moved"), {"pfs": {"repo": data, "name": "data", "glob": "/*"}},
+                         UPPER)
+    run_id = unique("run")
+    _, batches = driver.plan(spec, run_id)
+    for batch in batches:
+        driver.process(spec, batch)
+    # Another writer commits to the output branch while the job runs.
+    lakefs.upload(spec.output_repo, "main", "intruder.txt", b"x")
+    intruder = lakefs.commit(spec.output_repo, "main", "someone else").id
+    with pytest.raises(OutputBranchMovedError, match="moved"):
+        driver.commit(spec, run_id)
+    assert lakefs.resolve_ref(spec.output_repo, "main") == intruder
+    assert not lakefs.exists(spec.output_repo, "main", "a.txt.upper")

@@ -1,0 +1,41 @@
+"""Secrets named in a spec come from Airflow variables and connections, masked in logs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from airflow_pachyderm.operators.process import resolve_secrets
+from airflow_pachyderm.spec.models import Secret
+
+
+def test_secrets_from_variables_and_connection_fields(monkeypatch) -> None:
+    monkeypatch.setenv("AIRFLOW_VAR_API_TOKEN", "token-from-variable")
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", json.dumps({
+        "conn_type": "postgres", "host": "db.internal", "login": "reader",
+        "password": "pw-from-connection", "extra": {"region": "eu-1"},
+    }))
+    env = resolve_secrets([
+        Secret(name="api_token", env_var="API_TOKEN"),
+        Secret(name="warehouse", env_var="DB_PASSWORD", key="password"),
+        Secret(name="warehouse", env_var="DB_USER", key="login"),
+        Secret(name="warehouse", env_var="DB_REGION", key="extra.region"),
+    ])
+    assert env == {
+        "API_TOKEN": "token-from-variable",
+        "DB_PASSWORD": "pw-from-connection",
+        "DB_USER": "reader",
+        "DB_REGION": "eu-1",
+    }
+    from airflow.sdk._shared.secrets_masker import redact
+
+    assert "pw-from-connection" not in str(redact("the password is pw-from-connection"))
+
+
+def test_unknown_secret_key_is_a_clear_error(monkeypatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", json.dumps({"conn_type": "generic"}))
+    with pytest.raises(KeyError, match="has no extra field 'nope'"):
+        resolve_secrets([Secret(name="warehouse", env_var="X", key="extra.nope")])
+    with pytest.raises(KeyError, match="use password, login"):
+        resolve_secrets([Secret(name="warehouse", env_var="X", key="colour")])
