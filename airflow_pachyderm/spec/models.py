@@ -528,7 +528,8 @@ class Egress(SpecModel):
     url: NonEmptyStr = Field(
         alias="URL",
         validation_alias=AliasChoices("URL", "url"),
-        description="Destination URL such as s3://bucket/prefix.",
+        description="Destination URL: s3://bucket/prefix (through the Airflow AWS connection) "
+        "or file:///absolute/directory.",
         json_schema_extra=pachyderm("egress.URL"),
     )
 
@@ -537,6 +538,14 @@ class Egress(SpecModel):
     def _has_scheme(cls, value: str) -> str:
         if not re.match(r"^[a-z][a-z0-9+.-]*://\S+$", value):
             raise spec_error(f"egress URL {value!r} needs a scheme, e.g. 's3://bucket/prefix'")
+        scheme = value.split("://", 1)[0]
+        if scheme not in ("s3", "file"):
+            raise spec_error(
+                f"egress URL {value!r}: scheme {scheme!r} is not supported; use "
+                "s3://bucket/prefix or file:///absolute/directory"
+            )
+        if scheme == "file" and not value.startswith("file:///"):
+            raise spec_error(f"egress URL {value!r}: write file:///absolute/directory")
         return value
 
 
