@@ -11,6 +11,12 @@ __all__ = ["__version__", "get_provider_info", "load_pipelines"]
 
 def get_provider_info() -> dict[str, Any]:
     """Describe this provider to Airflow's provider registry."""
+    from airflow_pachyderm.lakefs.connection import (
+        CONN_TYPE,
+        HOOK_CLASS,
+        provider_ui_field_behaviour,
+    )
+
     return {
         "package-name": "airflow-pachyderm",
         "name": "Pachyderm pipelines on lakeFS",
@@ -31,21 +37,9 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "connection-types": [
             {
-                "connection-type": "lakefs",
-                "hook-class-name": "airflow_pachyderm.lakefs.hook.LakeFSHook",
-                "ui-field-behaviour": {
-                    "hidden-fields": ["schema", "port"],
-                    "relabeling": {
-                        "host": "lakeFS endpoint URL",
-                        "login": "Access key ID",
-                        "password": "Secret access key",
-                    },
-                    "placeholders": {
-                        "host": "http://127.0.0.1:8000",
-                        "login": "AKIAIOSFODNN7EXAMPLE",
-                        "extra": '{"storage_namespace": "s3://my-bucket/{repo}"}',
-                    },
-                },
+                "connection-type": CONN_TYPE,
+                "hook-class-name": HOOK_CLASS,
+                "ui-field-behaviour": provider_ui_field_behaviour(),
             }
         ],
     }

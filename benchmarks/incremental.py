@@ -1,6 +1,7 @@
-"""Incremental planning benchmark of the datum engine (pure planning, no lakeFS).
+"""Incremental benchmark: the datum engine alone, then a real job through lakeFS.
 
-Run: ``python benchmarks/incremental.py``. Prints one JSON object per line and figure:
+Run: ``python benchmarks/incremental.py [--lakefs-files N] [SCENARIO ...]``. Prints one JSON
+object per line and figure:
 ``{"benchmark", "metric", "value", "unit", "baseline", "ratio", "target"}``.
 
 * ``incremental_10k``: ``/*`` over 10,000 files, a first plan gives the previous manifest,
@@ -11,6 +12,14 @@ Run: ``python benchmarks/incremental.py``. Prints one JSON object per line and f
   the previous manifest and writing the new one: time (target <= 5 s) and peak RSS
   (target <= 500 MiB).
 
+* ``incremental_lakefs``: the same change through the real job code (plan, process with
+  the Docker runner and datum batching, commit) against the embedded lakeFS-compatible
+  server: an input repo of N small files (``--lakefs-files``, default 10,000), a first job
+  that processes every datum, then one changed file and a second job: datums processed
+  (from the output commit's provenance, must be 1), plan time, whole-job time, and peak
+  RSS of the server process and of this benchmark process. Needs Docker and the image
+  ``airflow-pachyderm/python:latest`` (``docker/build-images.sh``).
+
 Baseline for times: Pachyderm's published cost of about 1 ms per datum to skip, i.e.
 ``0.001 * N`` seconds; ``ratio = value / baseline`` (lower is better). Each scenario runs
 in its own process so that its peak RSS (``ru_maxrss``) is its own.
@@ -18,13 +27,18 @@ in its own process so that its peak RSS (``ru_maxrss``) is its own.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import io
 import json
 import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from airflow_pachyderm.datums import (
@@ -195,20 +209,221 @@ def scenario_plan_100k() -> None:
     _emit(name, "peak_rss", _peak_rss_mib(), "MiB", target=500.0)
 
 
-SCENARIOS = {
+IMAGE = "airflow-pachyderm/python:latest"
+UPLOAD_THREADS = 8
+# The transform, in datum-batching mode: one process walks every datum of the batch and
+# writes, per input file, ``<name>.sha256`` holding the digest of its content.
+SHA256_TRANSFORM = (
+    "import hashlib, json, os\n"
+    "for line in open(os.environ['PACH_DATUMS_FILE']):\n"
+    "    d = json.loads(line)\n"
+    "    root = d['inputs']['data']\n"
+    "    for name in os.listdir(root):\n"
+    "        with open(os.path.join(root, name), 'rb') as fh:\n"
+    "            digest = hashlib.sha256(fh.read()).hexdigest()\n"
+    "        with open(os.path.join(d['out'], name + '.sha256'), 'w') as fh:\n"
+    "            fh.write(digest + '\\n')\n"
+)
+
+
+def _vm_hwm_mib(pid: int | str) -> float:
+    """Peak resident set size of a process since its start or its last reset."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024  # the kernel reports kB
+    raise RuntimeError(f"/proc/{pid}/status has no VmHWM line")
+
+
+def _reset_peak_rss(pid: int | str) -> bool:
+    """Restart the VmHWM count of a process we own (Linux >= 4.0); False where refused."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def _input_file(index: int, version: int = 1) -> tuple[str, bytes]:
+    return f"f-{index:07d}.txt", f"record {index} version {version}\n".encode()
+
+
+def _require_docker_image() -> None:
+    import docker
+
+    try:
+        docker.from_env().images.get(IMAGE)
+    except docker.errors.ImageNotFound:
+        raise SystemExit(
+            f"incremental_lakefs: Docker image {IMAGE} is missing; build it with "
+            "docker/build-images.sh"
+        ) from None
+    except docker.errors.DockerException as exc:
+        raise SystemExit(f"incremental_lakefs: Docker is not reachable: {exc}") from None
+
+
+def scenario_incremental_lakefs(count: int) -> None:
+    # Imported here, not at the top: the engine scenarios' peak RSS must not include them.
+    from airflow_pachyderm.jobs.commit import JobCommit, commit_job
+    from airflow_pachyderm.jobs.job import job_id_for
+    from airflow_pachyderm.jobs.plan import JobRequest, plan_job_run
+    from airflow_pachyderm.jobs.process import process_batch
+    from airflow_pachyderm.lakefs import LakeFSClient, LakeFSConfig
+    from airflow_pachyderm.runners.cache import ContentCache
+    from airflow_pachyderm.runners.docker import DockerRunner
+    from airflow_pachyderm.server.process import LakeFSServerProcess
+    from airflow_pachyderm.spec.models import PipelineSpec
+
+    _require_docker_image()
+    name = "incremental_lakefs"
+    baseline = PACHYDERM_SKIP_SECONDS_PER_DATUM * count
+    input_repo = "bench-input"
+    spec = PipelineSpec.from_dict(
+        {
+            "pipeline": {"name": "bench-sha256"},
+            "input": {"pfs": {"repo": input_repo, "name": "data", "glob": "/*"}},
+            "transform": {"image": IMAGE, "cmd": ["python3", "-c", SHA256_TRANSFORM]},
+            "datumBatching": True,
+            "parallelismSpec": {"constant": 1},
+            # One batch, so the first job starts a single container for every datum.
+            "datumSetSpec": {"number": count},
+        }
+    )
+    root = Path(tempfile.mkdtemp(prefix="incremental-lakefs-"))
+    cache = ContentCache(root / "cache")
+
+    def run_job(client: LakeFSClient, run_id: str) -> tuple[float, float, JobCommit]:
+        """Plan, process and commit one job; return plan time, job time and the commit."""
+        started = time.perf_counter()
+        request = JobRequest(dag_id=spec.dag_id, run_id=run_id, input_commits={})
+        _, batches = plan_job_run(client, spec, request)
+        planned = time.perf_counter()
+        for batch in batches:
+            process_batch(
+                client, spec, batch, DockerRunner(),
+                workdir=root / "work" / run_id / f"b{batch.index}", cache=cache,
+            )  # fmt: skip
+        result = commit_job(
+            client, spec.output_repo, job_id_for(spec.dag_id, run_id), output_branch="main"
+        )
+        finished = time.perf_counter()
+        return planned - started, finished - started, result
+
+    try:
+        with LakeFSServerProcess(data_dir=root / "lakefs") as server:
+            assert server.pid is not None
+            client = LakeFSClient(
+                LakeFSConfig(server.endpoint, server.access_key_id, server.secret_access_key)
+            )
+            # First call in this thread: it builds the client's lazily created API object,
+            # which the upload threads then share.
+            client.create_repository(input_repo)
+
+            def upload(index: int) -> None:
+                client.upload(input_repo, "main", *_input_file(index))
+
+            started = time.perf_counter()
+            with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
+                list(pool.map(upload, range(count)))
+            client.commit(input_repo, "main", f"{count} files")
+            upload_time = time.perf_counter() - started
+
+            first_plan, first_job, first = run_job(client, "bench-first")
+
+            changed = count // 2
+            changed_path, changed_data = _input_file(changed, version=2)
+            client.upload(input_repo, "main", changed_path, changed_data)
+            client.commit(input_repo, "main", f"change {changed_path}")
+
+            server_peak_before = _vm_hwm_mib(server.pid)
+            # Read before the reset below, which may also lower what ru_maxrss reports.
+            bench_peak_before = _peak_rss_mib()
+            # Peaks of the second job alone, when the kernel lets us restart the count.
+            second_only = _reset_peak_rss(server.pid) and _reset_peak_rss("self")
+            plan_time, job_time, second = run_job(client, "bench-second")
+            server_peak_second = _vm_hwm_mib(server.pid)
+            bench_peak_second = _vm_hwm_mib("self")
+
+            output = client.read_bytes(spec.output_repo, "main", changed_path + ".sha256")
+            outputs = sum(
+                1
+                for obj in client.list_objects(spec.output_repo, "main")
+                if obj.path.endswith(".sha256")
+            )
+            client.close()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+    _emit(name, "input_files", count, "files")
+    _emit(name, "input_upload_rate", count / upload_time, "files/s")
+    _emit(
+        name, "first_job_datums_processed", first.provenance.datums["processed"], "datums",
+        baseline=count, target=count,
+    )  # fmt: skip
+    _emit(name, "first_job_plan_time", first_plan, "s", baseline=baseline)
+    _emit(name, "first_job_time", first_job, "s")
+    _emit(name, "datums_processed", second.provenance.datums["processed"], "datums",
+          baseline=1, target=1)  # fmt: skip
+    _emit(name, "datums_skipped", second.provenance.datums["skipped"], "datums",
+          baseline=count - 1, target=count - 1)  # fmt: skip
+    _emit(name, "plan_time", plan_time, "s", baseline=baseline)
+    # The same figure against this run's own plan of the all-new first job.
+    _emit(name, "plan_time_vs_first_job_plan", plan_time, "s", baseline=round(first_plan, 4))
+    _emit(name, "job_time", job_time, "s", baseline=baseline)
+    _emit(name, "server_peak_rss_through_first_job", server_peak_before, "MiB")
+    _emit(name, "benchmark_process_peak_rss_through_first_job", bench_peak_before, "MiB")
+    if second_only:
+        # Peaks from the start of the second job: never below the RSS held at that point.
+        _emit(name, "server_peak_rss_second_job", server_peak_second, "MiB")
+        _emit(name, "benchmark_process_peak_rss_second_job", bench_peak_second, "MiB")
+
+    expected = hashlib.sha256(changed_data).hexdigest()
+    if output.decode().strip() != expected:
+        raise SystemExit(
+            f"{name}: output {changed_path}.sha256 holds {output!r}, expected the digest of "
+            "the changed file"
+        )
+    if outputs != count:
+        raise SystemExit(f"{name}: output repo holds {outputs} outputs, expected {count}")
+
+
+ENGINE_SCENARIOS = {
     "incremental_10k": scenario_incremental_10k,
     "cross_model_change_10k": scenario_cross_model_change_10k,
     "plan_100k": scenario_plan_100k,
 }
+LAKEFS_SCENARIO = "incremental_lakefs"
+SCENARIO_NAMES = [*ENGINE_SCENARIOS, LAKEFS_SCENARIO]
 
 
 def main(argv: list[str]) -> int:
-    if argv:
-        for name in argv:
-            SCENARIOS[name]()
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument(
+        "scenarios", nargs="*", metavar="SCENARIO",
+        help=f"run only these, in this process ({', '.join(SCENARIO_NAMES)}); "
+        "default: every scenario, each in its own process",
+    )  # fmt: skip
+    parser.add_argument(
+        "--lakefs-files", type=int, default=10_000, metavar="N",
+        help="input files (and datums) of the incremental_lakefs scenario (default 10000)",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    if args.lakefs_files < 1:
+        parser.error(f"--lakefs-files must be at least 1, got {args.lakefs_files}")
+    # Checked here, not with argparse choices: those reject an empty list before 3.12.
+    unknown = [name for name in args.scenarios if name not in SCENARIO_NAMES]
+    if unknown:
+        parser.error(f"unknown scenario {unknown[0]!r}; choose from {', '.join(SCENARIO_NAMES)}")
+    if args.scenarios:
+        for name in args.scenarios:
+            if name == LAKEFS_SCENARIO:
+                scenario_incremental_lakefs(args.lakefs_files)
+            else:
+                ENGINE_SCENARIOS[name]()
         return 0
-    for name in SCENARIOS:
-        result = subprocess.run([sys.executable, __file__, name], check=False)
+    for name in SCENARIO_NAMES:
+        command = [sys.executable, __file__, name, "--lakefs-files", str(args.lakefs_files)]
+        result = subprocess.run(command, check=False)
         if result.returncode != 0:
             return result.returncode
     return 0

@@ -92,9 +92,10 @@ class _Parser:
         self.pos = 0
         self.groups = 0
 
-    def _fail(self, message: str, at: int | None = None) -> GlobError:
+    def _fail(self, message: str, at: int | None = None, hint: str = "") -> GlobError:
         where = self.pos if at is None else at
-        return GlobError(f"glob {self.pattern!r}: {message} at character {where + 1}")
+        text = f"glob {self.pattern!r}: {message} at character {where + 1}"
+        return GlobError(f"{text}: {hint}" if hint else text)
 
     def parse_sequence(self, stops: str) -> str:
         """Translate until one of ``stops`` (not consumed) or the end of the pattern."""
@@ -132,7 +133,7 @@ class _Parser:
             elif char == "{":
                 out.append(self._alternatives())
             elif char in ")}]":
-                raise self._fail(f"unmatched {char!r}")
+                raise self._fail(f"unmatched {char!r}", hint="remove it or escape it as '\\'")
             else:
                 out.append(re.escape(char))
                 self.pos += 1
@@ -148,7 +149,7 @@ class _Parser:
             self.pos += 1
             branches.append(self.parse_sequence(stops="|)"))
         if self.pos >= len(self.pattern):
-            raise self._fail("'(' is never closed", at=start)
+            raise self._fail("'(' is never closed", at=start, hint="add ')'")
         self.pos += 1  # ')'
         inner = "|".join(branches)
         if quantifier:
@@ -164,7 +165,7 @@ class _Parser:
             self.pos += 1
             branches.append(self.parse_sequence(stops=",}"))
         if self.pos >= len(self.pattern):
-            raise self._fail("'{' is never closed", at=start)
+            raise self._fail("'{' is never closed", at=start, hint="add '}'")
         self.pos += 1  # '}'
         return "(?:" + "|".join(branches) + ")"
 
@@ -191,7 +192,7 @@ class _Parser:
                 members.append(re.escape(char))
                 self.pos += 1
         if self.pos >= len(self.pattern):
-            raise self._fail("'[' is never closed", at=start)
+            raise self._fail("'[' is never closed", at=start, hint="add ']'")
         if not members:
             raise self._fail("empty character class '[]'", at=start)
         self.pos += 1  # ']'

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import copy
 import logging
 import os
 from typing import Any
@@ -14,6 +14,7 @@ from airflow_pachyderm.lakefs.client import (
     LakeFSClient,
     LakeFSConfig,
 )
+from airflow_pachyderm.lakefs.connection import CONN_TYPE, UI_FIELD_BEHAVIOUR
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ class LakeFSHook(BaseHook, LakeFSClient):
 
     conn_name_attr = "lakefs_conn_id"
     default_conn_name = "lakefs_default"
-    conn_type = "lakefs"
+    conn_type = CONN_TYPE
     hook_name = "lakeFS"
 
     def __init__(self, lakefs_conn_id: str = default_conn_name, **kwargs: Any) -> None:
@@ -45,19 +46,7 @@ class LakeFSHook(BaseHook, LakeFSClient):
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return {
-            "hidden_fields": ["schema", "port"],
-            "relabeling": {
-                "host": "lakeFS endpoint URL",
-                "login": "Access key ID",
-                "password": "Secret access key",
-            },
-            "placeholders": {
-                "host": "http://127.0.0.1:8000",
-                "login": "AKIAIOSFODNN7EXAMPLE",
-                "extra": json.dumps({"storage_namespace": "s3://my-bucket/{repo}"}),
-            },
-        }
+        return copy.deepcopy(UI_FIELD_BEHAVIOUR)
 
     def _load_config(self) -> LakeFSConfig:
         try:

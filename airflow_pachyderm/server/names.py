@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import re
-
+from airflow_pachyderm.lakefs.names import BRANCH_NAME, REPOSITORY_NAME, TAG_NAME
 from airflow_pachyderm.server.errors import BadRequest
 
-# lakeFS: repository ids are DNS-label-like, 3 to 63 characters.
-REPOSITORY_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{2,62}$")
-# lakeFS: branch ids are word characters and dashes, starting with a word character.
-BRANCH_NAME = re.compile(r"^\w[-\w]*$")
-# Tags also allow dots (``v1.2``); ref-expression characters (~ ^ @ :) and spaces are out.
-TAG_NAME = re.compile(r"^\w[-\w.]*$")
 MAX_PATH_BYTES = 4096
 
 
 def check_repository_name(name: str) -> str:
-    if not REPOSITORY_NAME.match(name):
+    if not REPOSITORY_NAME.fullmatch(name):
         raise BadRequest(
             f"repository name {name!r} is invalid: use 3-63 characters of a-z, 0-9 and '-', "
             "starting with a letter or a digit"
@@ -25,7 +18,7 @@ def check_repository_name(name: str) -> str:
 
 
 def check_branch_name(name: str) -> str:
-    if not BRANCH_NAME.match(name):
+    if not BRANCH_NAME.fullmatch(name):
         raise BadRequest(
             f"branch name {name!r} is invalid: use letters, digits, '_' and '-', "
             "starting with a letter, digit or '_'"
@@ -34,7 +27,7 @@ def check_branch_name(name: str) -> str:
 
 
 def check_tag_name(name: str) -> str:
-    if not TAG_NAME.match(name):
+    if not TAG_NAME.fullmatch(name):
         raise BadRequest(
             f"tag name {name!r} is invalid: use letters, digits, '_', '-' and '.', "
             "starting with a letter, digit or '_'"

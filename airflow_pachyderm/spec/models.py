@@ -31,6 +31,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from airflow_pachyderm.lakefs.names import BRANCH_NAME, REPOSITORY_NAME
 from airflow_pachyderm.spec.cron import CronError, check_cron
 from airflow_pachyderm.spec.glob import GlobError, check_glob
 from airflow_pachyderm.spec.quantities import (
@@ -60,16 +61,14 @@ def _quantity(parse: Any) -> Any:
     return validate
 
 
-_REPO = re.compile(r"[a-z0-9][a-z0-9-]{2,62}")
-_BRANCH = re.compile(r"\w[-\w]*")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DAG_ID_CHARS = re.compile(r"[A-Za-z0-9_.-]*")
 
 
 def _check_repo(value: str) -> str:
-    if not _REPO.fullmatch(value):
+    if not REPOSITORY_NAME.fullmatch(value):
         suggestion = re.sub(r"[^a-z0-9-]+", "-", value.lower()).strip("-")
-        hint = f"; for example {suggestion!r}" if _REPO.fullmatch(suggestion) else ""
+        hint = f"; for example {suggestion!r}" if REPOSITORY_NAME.fullmatch(suggestion) else ""
         raise spec_error(
             f"{value!r} is not a valid lakeFS repository name: use 3 to 63 lowercase letters, "
             f"digits and '-', starting with a letter or digit{hint}"
@@ -78,7 +77,7 @@ def _check_repo(value: str) -> str:
 
 
 def _check_branch(value: str) -> str:
-    if not _BRANCH.fullmatch(value):
+    if not BRANCH_NAME.fullmatch(value):
         raise spec_error(
             f"{value!r} is not a valid lakeFS branch name: use letters, digits, '_' and '-', "
             "starting with a letter, digit or '_'"

@@ -104,9 +104,9 @@ def test_valid_globs(glob: str, groups: int) -> None:
     ("glob", "fragment"),
     [
         ("*", "must start with '/'"),
-        ("/{a,b", "never closes"),
-        ("/[ab", "never closes"),
-        ("/(*", "never closes"),
+        ("/{a,b", "never closed"),
+        ("/[ab", "never closed"),
+        ("/(*", "never closed"),
         ("/*)", "unmatched ')'"),
         ("/{a]", "unmatched ']'"),
         ("/[]", "empty character class"),
