@@ -12,6 +12,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +43,8 @@ from airflow_pachyderm.runners.cache import ContentCache
 from airflow_pachyderm.spec.models import PipelineSpec
 
 log = logging.getLogger(__name__)
+# Concurrent lakeFS transfers per batch task (downloads into the cache, output uploads).
+IO_WORKERS = 8
 
 
 class DatumFailedError(RuntimeError):
@@ -122,7 +125,8 @@ def process_batch(
     commits = {item.name: item.commit for item in plan.inputs}
     names = sorted({leaf.name for leaf in leaf_inputs(input_tree(spec, commits))})
     workdir.mkdir(parents=True, exist_ok=True)
-    works = [materialise(client, cache, datum, names, workdir) for datum in datums]
+    with ThreadPoolExecutor(max_workers=IO_WORKERS) as pool:
+        works = list(pool.map(lambda d: materialise(client, cache, d, names, workdir), datums))
     log_line(f"batch {batch.index}: {len(works)} datums, inputs materialised")
 
     job = JobContext(
@@ -137,13 +141,16 @@ def process_batch(
 
     published = {d.datum_id: d.output_paths for d in result.datums if _publishes(d)}
     check_output_collisions(published)
-    uploaded = 0
-    for datum in result.datums:
-        if not _publishes(datum):
-            continue
-        for rel in datum.output_paths:
-            client.upload(repo, staging, rel, datum.output_dir / rel)
-            uploaded += 1
+    uploads = [
+        (rel, datum.output_dir / rel)
+        for datum in result.datums
+        if _publishes(datum)
+        for rel in datum.output_paths
+    ]
+    # Object uploads are independent requests: overlap their round trips.
+    with ThreadPoolExecutor(max_workers=IO_WORKERS) as pool:
+        list(pool.map(lambda item: client.upload(repo, staging, item[0], item[1]), uploads))
+    uploaded = len(uploads)
     record = {
         "index": batch.index,
         "image": spec.transform.image,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -112,6 +113,8 @@ class LakeFSClient:
     def __init__(self, config: LakeFSConfig | None = None) -> None:
         self._config = config
         self._api: lakefs_sdk.ApiClient | None = None
+        # One client is shared by the transfer threads of a task.
+        self._api_lock = threading.Lock()
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -126,15 +129,16 @@ class LakeFSClient:
 
     @property
     def api(self) -> lakefs_sdk.ApiClient:
-        if self._api is None:
-            cfg = self.config
-            sdk_config = lakefs_sdk.Configuration(
-                host=cfg.api_url, username=cfg.access_key_id, password=cfg.secret_access_key
-            )
-            # Retries are decided here, per call, knowing whether the call is idempotent.
-            sdk_config.retries = urllib3.Retry(total=0, connect=0, read=0, redirect=2)
-            self._api = lakefs_sdk.ApiClient(sdk_config)
-        return self._api
+        with self._api_lock:
+            if self._api is None:
+                cfg = self.config
+                sdk_config = lakefs_sdk.Configuration(
+                    host=cfg.api_url, username=cfg.access_key_id, password=cfg.secret_access_key
+                )
+                # Retries are decided here, per call, knowing whether the call is idempotent.
+                sdk_config.retries = urllib3.Retry(total=0, connect=0, read=0, redirect=2)
+                self._api = lakefs_sdk.ApiClient(sdk_config)
+            return self._api
 
     def close(self) -> None:
         if self._api is not None:
