@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
             base = client.resolve_ref(spec.output_repo, branch)
         except NotFoundError:
             base = None  # the pipeline never ran: every datum is new
-        plan = plan_datums(client, spec, inputs, base, request.reprocess)
+        plan = plan_datums(client, spec, inputs, base, request.reprocess, _image_id(spec))
     except (JobInputError, LakeFSError) as exc:
         print(f"{spec.name}: {exc}", file=sys.stderr)
         return 1
@@ -106,6 +106,18 @@ def run(args: argparse.Namespace) -> int:
         return 0
     _print_table(spec.name, rows, plan.counts)
     return 0
+
+
+def _image_id(spec) -> str:
+    """The image id a job would pin (it is part of every datum's hash)."""
+    from airflow_pachyderm.runners.docker import image_identity
+
+    try:
+        return image_identity(spec.transform.image)[0]
+    except Exception as exc:  # no Docker or no image here: a dry run still lists datums
+        print(f"warning: cannot inspect image {spec.transform.image!r} ({exc}); datums "
+              "whose only change is the image cannot be told apart", file=sys.stderr)
+        return ""
 
 
 def _print_table(pipeline: str, rows: list[dict], counts: dict[str, int]) -> None:

@@ -37,7 +37,7 @@ from airflow_pachyderm.jobs.process import load_plan
 from airflow_pachyderm.jobs.storage import read_with, upload_written
 from airflow_pachyderm.lakefs.client import LakeFSClient
 from airflow_pachyderm.lakefs.errors import ConflictError, NotFoundError
-from airflow_pachyderm.lakefs.provenance import KEY_JOB, Provenance
+from airflow_pachyderm.lakefs.provenance import KEY_JOB, KEY_PLAN, Provenance
 
 log = logging.getLogger(__name__)
 
@@ -62,40 +62,50 @@ def commit_job(
     job_id: str,
     *,
     output_branch: str,
-    image: str = "",
     log_line: Callable[[str], None] = log.info,
 ) -> JobCommit:
     """Commit job ``job_id`` and merge it into ``output_branch``; safe to call again."""
     staging, state = staging_branch_for(job_id), state_branch_for(job_id)
-    done = _finished_commit(client, repo, output_branch, job_id)
+    try:
+        plan = load_plan(client, repo, state)
+    except NotFoundError:
+        plan = None
+    # The state branch goes last: without it, the job is either merged or never planned.
+    done = _finished_commit(client, repo, output_branch, job_id, plan.plan_id if plan else None)
     if done is not None:
         log_line(f"job {job_id}: already merged as {done.commit}; cleaning up")
         _drop_job_branches(client, repo, job_id)
         return done
-    try:
-        plan = load_plan(client, repo, state)
-    except NotFoundError as exc:
+    if plan is None:
         raise NotFoundError(
-            f"job {job_id} has no state branch and no output commit on {output_branch}: "
-            "run its plan task again", where=f"{repo}@{state}",
-        ) from exc
+            f"job {job_id} has no state branch {repo}@{state} and no output commit on "
+            f"{output_branch}: run its plan task again", where=f"{repo}@{state}",
+        )
     staging_head = client.get_commit(repo, staging)
-    if staging_head.metadata.get(KEY_JOB) == job_id:
+    if _made_by(staging_head.metadata, job_id, plan.plan_id):
         provenance = Provenance.from_metadata(staging_head.metadata)
         assert provenance is not None
         log_line(f"job {job_id}: staging already committed ({staging_head.id}); merging")
     else:
-        provenance = _commit_staging(client, plan, image, log_line)
+        provenance = _commit_staging(client, plan, log_line)
     return _merge(client, plan, provenance, log_line)
 
 
+def _made_by(metadata: dict[str, str], job_id: str, plan_id: str | None) -> bool:
+    """Whether a commit is this job's (and, when given, this planning attempt's)."""
+    if metadata.get(KEY_JOB) != job_id:
+        return False
+    return plan_id is None or metadata.get(KEY_PLAN) == plan_id
+
+
 def _finished_commit(
-    client: LakeFSClient, repo: str, branch: str, job_id: str, depth: int = 20
+    client: LakeFSClient, repo: str, branch: str, job_id: str, plan_id: str | None,
+    depth: int = 20,
 ) -> JobCommit | None:
-    """The output commit of ``job_id`` among the branch's latest commits, if any."""
+    """The output commit of this job among the branch's latest commits, if any."""
     try:
         for commit in client.log_commits(repo, branch, amount=depth, first_parent=True):
-            if commit.metadata.get(KEY_JOB) == job_id:
+            if _made_by(commit.metadata, job_id, plan_id):
                 provenance = Provenance.from_metadata(commit.metadata)
                 assert provenance is not None
                 return JobCommit(repo, branch, commit.id, provenance)
@@ -110,11 +120,10 @@ def _drop_job_branches(client: LakeFSClient, repo: str, job_id: str) -> None:
 
 
 def _commit_staging(
-    client: LakeFSClient, plan: JobPlanRecord, image: str, log_line: Callable[[str], None]
+    client: LakeFSClient, plan: JobPlanRecord, log_line: Callable[[str], None]
 ) -> Provenance:
     repo, staging, state = plan.output_repo, plan.staging_branch, plan.state_branch
     results: dict[str, dict] = {}
-    images = set()
     for index in range(plan.batches):
         try:
             record = json.loads(client.read_bytes(repo, state, batch_result_path(index)))
@@ -124,7 +133,6 @@ def _commit_staging(
                 "finish; rerun it before committing"
             ) from exc
         results.update(record["datums"])
-        images.add(record.get("image", ""))
     failed = [datum_id for datum_id, r in results.items() if r["status"] == "failed"]
     if failed:
         raise RuntimeError(
@@ -143,8 +151,13 @@ def _commit_staging(
     # Carried-over outputs and new ones together: one path, one datum.
     check_output_collisions({e.datum_id: e.outputs for e in entries})
     written = {path for e in entries for path in e.outputs}
-    stale = [path for path in plan.stale_outputs if path not in written]
-    client.delete_objects(repo, staging, stale)
+    stale = {path for path in plan.stale_outputs if path not in written}
+    # Files an earlier, failed try of a batch uploaded and no datum owns now.
+    stale.update(
+        d.path for d in client.diff_uncommitted(repo, staging)
+        if d.type in ("added", "changed") and d.path not in written
+    )
+    client.delete_objects(repo, staging, sorted(stale))
     upload_written(client, repo, staging, MANIFEST_PATH, lambda fh: write_manifest(fh, entries))
 
     counts = dict(plan.counts)
@@ -153,8 +166,10 @@ def _commit_staging(
     provenance = Provenance(
         pipeline=plan.pipeline,
         job=plan.job_id,
+        plan=plan.plan_id,
         spec_hash=plan.spec_hash,
-        image=image or ",".join(sorted(i for i in images if i)),
+        image=plan.image_name,
+        image_id=plan.image,
         inputs=plan.inputs,
         datums=counts,
         manifest_path=MANIFEST_PATH,

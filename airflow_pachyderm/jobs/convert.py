@@ -62,12 +62,12 @@ def _convert(spec: PipelineSpec, node: Input, commits: Mapping[str, str]) -> Inp
     return _COMBINATORS[kind](inputs=children)
 
 
-def transform_spec(spec: PipelineSpec) -> TransformSpec:
-    """How the runner starts the user's code for this pipeline."""
+def transform_spec(spec: PipelineSpec, image_id: str = "") -> TransformSpec:
+    """How the runner starts the user's code; ``image_id`` pins the image the plan saw."""
     transform = spec.transform
     limits = spec.resource_limits
     return TransformSpec(
-        image=transform.image,
+        image=image_id or transform.image,
         cmd=list(transform.cmd),
         stdin=list(transform.stdin or []),
         env=dict(transform.env),
@@ -83,13 +83,13 @@ def transform_spec(spec: PipelineSpec) -> TransformSpec:
     )
 
 
-def datum_salt(spec: PipelineSpec) -> str:
+def datum_salt(spec: PipelineSpec, image_id: str = "") -> str:
     """What, besides input content, makes a datum's result differ.
 
-    The spec's ``salt`` and the transform (image, command, environment, secret names): a
-    new image or command reprocesses every datum, as the result may differ. Scheduling knobs
-    (parallelism, batching, Airflow settings) do not change results and are left out.
+    The spec's ``salt``, the transform (image, command, environment, secret names) and the
+    image's id: a new command or a rebuilt image reprocesses every datum, as the result may
+    differ. Scheduling knobs (parallelism, batching, Airflow settings) are left out.
     """
     transform = spec.transform.model_dump(mode="json", by_alias=True, exclude_none=True)
-    payload = {"salt": spec.salt or "", "transform": transform}
+    payload = {"salt": spec.salt or "", "transform": transform, "image_id": image_id}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

@@ -55,6 +55,7 @@ class JobPlanRecord:
     """What the plan step decided, stored as ``plan.json`` on the staging branch."""
 
     job_id: str
+    plan_id: str
     pipeline: str
     spec_hash: str
     output_repo: str
@@ -69,6 +70,9 @@ class JobPlanRecord:
     dag_id: str = ""
     run_id: str = ""
     airflow_url: str = ""
+    created_at: float = 0.0
+    image_name: str = ""  # as the spec names it, e.g. repo/name:tag
+    image: str = ""  # the id the job runs, e.g. sha256:...
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> bytes:

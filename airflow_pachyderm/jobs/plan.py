@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -162,6 +164,7 @@ def plan_datums(
     inputs: tuple[InputCommit, ...],
     base_commit: str | None,
     reprocess: ReprocessMode,
+    image_id: str = "",
 ) -> JobPlan:
     """Build the job's datums and compare them with the manifest of ``base_commit``."""
     previous = (
@@ -171,7 +174,7 @@ def plan_datums(
     return plan_job(
         iter_datums(tree, lakefs_lister(client)),
         previous,
-        salt=datum_salt(spec),
+        salt=datum_salt(spec, image_id),
         reprocess="all" if spec.reprocess_spec == "every_job" else reprocess,
     )
 
@@ -181,16 +184,21 @@ def plan_job_run(
     spec: PipelineSpec,
     request: JobRequest,
     *,
+    image_id: str = "",
     log_line: Callable[[str], None] = log.info,
 ) -> tuple[JobPlanRecord, list[BatchRef]]:
-    """Plan a job and write its state to a fresh staging branch; return its batches."""
+    """Plan a job and write its state to fresh job branches; return its batches.
+
+    :param image_id: the id of the transform image as the runner's host has it; the job
+        runs exactly that image, and a rebuilt image reprocesses every datum.
+    """
     job_id = request.job_id
     output_branch = request.output_branch or spec.output_branch
     inputs = resolve_inputs(client, spec, request)
     for item in inputs:
         log_line(f"input {item.name}: {item.repo}@{item.commit} (branch {item.branch})")
     base_commit = prepare_output_branch(client, spec, output_branch)
-    plan = plan_datums(client, spec, inputs, base_commit, request.reprocess)
+    plan = plan_datums(client, spec, inputs, base_commit, request.reprocess, image_id)
     explicit_size = "datum_set_spec" in spec.model_fields_set
     batches: list[Batch] = make_batches(
         plan.to_process,
@@ -227,6 +235,7 @@ def plan_job_run(
     }
     record = JobPlanRecord(
         job_id=job_id,
+        plan_id=uuid.uuid4().hex,
         pipeline=spec.name,
         spec_hash=spec.spec_hash(),
         output_repo=spec.output_repo,
@@ -241,6 +250,9 @@ def plan_job_run(
         dag_id=request.dag_id,
         run_id=request.run_id,
         airflow_url=request.airflow_url,
+        created_at=time.time(),
+        image_name=spec.transform.image,
+        image=image_id,
     )
     client.upload(repo, state, PLAN_PATH, record.to_json())
     log_line(

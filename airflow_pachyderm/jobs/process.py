@@ -76,6 +76,12 @@ def load_plan(client: LakeFSClient, repo: str, state_branch: str) -> JobPlanReco
     return JobPlanRecord.from_json(client.read_bytes(repo, state_branch, PLAN_PATH))
 
 
+def _fetch(client: LakeFSClient, cache: ContentCache, f) -> Path:
+    return cache.ensure(
+        cache_key(f.checksum), lambda fh: client.download(f.repo, f.commit, f.path, fh)
+    )
+
+
 def materialise(
     client: LakeFSClient, cache: ContentCache, datum: Datum, all_inputs: list[str], scratch: Path
 ) -> DatumWork:
@@ -90,10 +96,7 @@ def materialise(
             local = local / "empty-file"
             local.touch(exist_ok=True)
         else:
-            local = cache.ensure(
-                cache_key(f.checksum),
-                lambda fh, f=f: client.download(f.repo, f.commit, f.path, fh),
-            )
+            local = _fetch(client, cache, f)
         files.append(InputFile(f.input_name, f.path, local, f.commit))
     present = set(roots)
     return DatumWork(
@@ -117,6 +120,11 @@ def process_batch(
 ) -> BatchOutcome:
     repo, staging, state = batch.output_repo, batch.staging_branch, batch.state_branch
     plan = load_plan(client, repo, state)
+    if plan.spec_hash != spec.spec_hash():
+        raise RuntimeError(
+            f"job {plan.job_id} was planned with spec {plan.spec_hash[:12]} but this task has "
+            f"spec {spec.spec_hash()[:12]} (the pipeline changed in between): run the job again"
+        )
     datums = read_with(
         client, repo, state, batch_datums_path(batch.index),
         lambda fh: list(deserialize_datums(fh, source=f"batch {batch.index}")),
@@ -125,8 +133,12 @@ def process_batch(
     commits = {item.name: item.commit for item in plan.inputs}
     names = sorted({leaf.name for leaf in leaf_inputs(input_tree(spec, commits))})
     workdir.mkdir(parents=True, exist_ok=True)
+    # Fetch each distinct file once (a model shared by every datum too), in parallel;
+    # linking datums to the cached files is then local work.
+    distinct = {cache_key(f.checksum): f for d in datums for f in d.files if not f.empty_files}
     with ThreadPoolExecutor(max_workers=IO_WORKERS) as pool:
-        works = list(pool.map(lambda d: materialise(client, cache, d, names, workdir), datums))
+        list(pool.map(lambda f: _fetch(client, cache, f), distinct.values()))
+    works = [materialise(client, cache, datum, names, workdir) for datum in datums]
     log_line(f"batch {batch.index}: {len(works)} datums, inputs materialised")
 
     job = JobContext(
@@ -136,8 +148,9 @@ def process_batch(
         input_commits=commits,
         workdir=workdir,
         log=log_line,
+        batch=str(batch.index),
     )
-    result = runner.run_batch(transform_spec(spec), job, works)
+    result = runner.run_batch(transform_spec(spec, plan.image), job, works)
 
     published = {d.datum_id: d.output_paths for d in result.datums if _publishes(d)}
     check_output_collisions(published)
@@ -153,7 +166,6 @@ def process_batch(
     uploaded = len(uploads)
     record = {
         "index": batch.index,
-        "image": spec.transform.image,
         "datums": {
             d.datum_id: {
                 "status": "recovered" if d.recovered else d.status,

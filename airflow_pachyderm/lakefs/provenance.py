@@ -13,8 +13,12 @@ from dataclasses import dataclass, field
 PREFIX = "pachyderm."
 KEY_PIPELINE = "pachyderm.pipeline"
 KEY_JOB = "pachyderm.job"
+# One attempt at planning the job: a cleared and re-run DAG run keeps its job id but plans
+# anew, and must not be mistaken for the attempt that already committed.
+KEY_PLAN = "pachyderm.plan"
 KEY_SPEC_HASH = "pachyderm.spec_hash"
 KEY_IMAGE = "pachyderm.image"
+KEY_IMAGE_ID = "pachyderm.image_id"
 KEY_MANIFEST = "pachyderm.manifest"
 KEY_OUTPUT_BRANCH = "pachyderm.output_branch"
 KEY_BASE_COMMIT = "pachyderm.base_commit"
@@ -49,8 +53,10 @@ class Provenance:
     spec_hash: str
     image: str
     inputs: tuple[InputCommit, ...]
+    image_id: str = ""
     datums: Mapping[str, int] = field(default_factory=dict)
     manifest_path: str = ""
+    plan: str = ""
     output_branch: str = ""
     base_commit: str = ""
     dag_id: str = ""
@@ -77,7 +83,9 @@ class Provenance:
         for name in DATUM_COUNTS:
             meta[f"{DATUMS_PREFIX}{name}"] = str(int(self.datums.get(name, 0)))
         optional = {
+            KEY_IMAGE_ID: self.image_id,
             KEY_MANIFEST: self.manifest_path,
+            KEY_PLAN: self.plan,
             KEY_OUTPUT_BRANCH: self.output_branch,
             KEY_BASE_COMMIT: self.base_commit,
             KEY_DAG_ID: self.dag_id,
@@ -110,8 +118,10 @@ class Provenance:
             spec_hash=metadata.get(KEY_SPEC_HASH, ""),
             image=metadata.get(KEY_IMAGE, ""),
             inputs=tuple(inputs),
+            image_id=metadata.get(KEY_IMAGE_ID, ""),
             datums=datums,
             manifest_path=metadata.get(KEY_MANIFEST, ""),
+            plan=metadata.get(KEY_PLAN, ""),
             output_branch=metadata.get(KEY_OUTPUT_BRANCH, ""),
             base_commit=metadata.get(KEY_BASE_COMMIT, ""),
             dag_id=metadata.get(KEY_DAG_ID, ""),

@@ -6,6 +6,7 @@ from typing import Any
 
 from airflow_pachyderm.jobs.plan import JobRequest, parse_reprocess, plan_job_run
 from airflow_pachyderm.operators._common import PipelineOperator, airflow_run_url
+from airflow_pachyderm.runners.docker import image_identity
 
 
 class PlanOperator(PipelineOperator):
@@ -34,5 +35,10 @@ class PlanOperator(PipelineOperator):
             tick=context.get("logical_date") or getattr(dag_run, "run_after", None),
             airflow_url=airflow_run_url(dag_run.dag_id, dag_run.run_id),
         )
-        _, batches = plan_job_run(self.hook(), self.spec, request, log_line=self.log_line)
+        image_id, digest = image_identity(self.spec.transform.image)
+        self.log.info("image %s is %s%s", self.spec.transform.image, image_id,
+                      f" ({digest})" if digest else "")
+        _, batches = plan_job_run(
+            self.hook(), self.spec, request, image_id=image_id, log_line=self.log_line
+        )
         return [batch.to_xcom() for batch in batches]

@@ -50,7 +50,7 @@ class ProcessBatchOperator(PipelineOperator):
         batch = BatchRef.from_xcom(self.batch)
         secrets = resolve_secrets(self.spec.transform.secrets)
         # A crashed earlier try may have left its container behind.
-        cleanup_job_containers(batch.job_id)
+        cleanup_job_containers(batch.job_id, batch=str(batch.index))
         with tempfile.TemporaryDirectory(prefix="pachyderm-batch-", dir=self.workdir) as tmp:
             outcome = process_batch(
                 self.hook(),

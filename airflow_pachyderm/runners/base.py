@@ -74,6 +74,9 @@ class JobContext:
     # Scratch space on the host; the runner creates one private directory per batch in it.
     workdir: Path = field(default_factory=lambda: Path("/tmp"))
     log: Callable[[str], None] = _default_log
+    # Which batch of the job this is; it labels the batch's container so that a retry
+    # removes its own leftovers without touching the job's other batches.
+    batch: str = ""
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from airflow_pachyderm.runners.cache import link_or_copy
 from airflow_pachyderm.runners.logs import LineLogger, SecretMasker
 from airflow_pachyderm.runners.outputs import clear_dir, collect_outputs, move_contents
 from airflow_pachyderm.runners.sessions import (
+    BATCH_LABEL,
     JOB_LABEL,
     PIPELINE_LABEL,
     ContainerConfig,
@@ -64,13 +65,19 @@ def default_user() -> str:
     return f"{uid}:{os.getgid()}" if uid != 0 else NOBODY
 
 
-def cleanup_job_containers(job_id: str, api: docker.APIClient | None = None) -> int:
-    """Remove every container left behind by ``job_id`` (e.g. after a worker crash)."""
+def cleanup_job_containers(
+    job_id: str, api: docker.APIClient | None = None, *, batch: str | None = None
+) -> int:
+    """Remove containers left behind by ``job_id`` (e.g. after a worker crash).
+
+    With ``batch``, only that batch's: other batches of the job may be running.
+    """
     if api is None:
         from airflow_pachyderm.runners.client import docker_api_client
 
         api = docker_api_client()
-    leftovers = api.containers(all=True, filters={"label": f"{JOB_LABEL}={job_id}"})
+    label = f"{BATCH_LABEL}={job_id}/{batch}" if batch is not None else f"{JOB_LABEL}={job_id}"
+    leftovers = api.containers(all=True, filters={"label": label})
     for container in leftovers:
         remove_container(api, container["Id"])
     return len(leftovers)
@@ -181,7 +188,11 @@ class _BatchRun:
             image=self.spec.image,
             user=self.user,
             env=env,
-            labels={JOB_LABEL: self.job.job_id, PIPELINE_LABEL: self.job.pipeline},
+            labels={
+                JOB_LABEL: self.job.job_id,
+                PIPELINE_LABEL: self.job.pipeline,
+                BATCH_LABEL: f"{self.job.job_id}/{self.job.batch}",
+            },
             binds=binds,
             network=self.spec.network,
             nano_cpus=int(cpus * 1e9) if cpus else None,
@@ -500,3 +511,26 @@ class _BatchRun:
         if stray:
             lines.note(f"ignored files outside any datum's out directory: {', '.join(stray)}")
         return results
+
+
+def image_identity(image: str, api: docker.APIClient | None = None) -> tuple[str, str]:
+    """``(image id, registry digest or "")`` of a local image: what exactly will run.
+
+    Tags move (``:latest`` is rebuilt); the id does not, so jobs pin it and provenance
+    records it.
+    """
+    if api is None:
+        from airflow_pachyderm.runners.client import docker_api_client
+
+        api = docker_api_client()
+    import docker.errors
+
+    try:
+        info = api.inspect_image(image)
+    except docker.errors.ImageNotFound as exc:
+        raise RunnerError(
+            f"image {image!r} is not on this Docker host: pull or build it first "
+            "(docker/build-images.sh builds the airflow-pachyderm/* images)"
+        ) from exc
+    digests = info.get("RepoDigests") or []
+    return info["Id"], digests[0] if digests else ""

@@ -28,6 +28,7 @@ SUPERVISOR_SOURCE = Path(__file__).with_name("supervisor.py")
 CONTROL_DIR = "/.airflow-pachyderm"
 JOB_LABEL = "airflow-pachyderm.job"
 PIPELINE_LABEL = "airflow-pachyderm.pipeline"
+BATCH_LABEL = "airflow-pachyderm.batch"
 READY_TIMEOUT_S = 60.0
 # Past the supervisor's own timeout handling (TERM, 5 s, KILL), the host gives up on a run.
 HOST_GRACE_S = 30.0

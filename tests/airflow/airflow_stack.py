@@ -247,10 +247,10 @@ class AirflowStack:
     def task_logs(self, dag_id: str, run_id: str, lines: int = 15) -> str:
         """The end of every task log of one DAG run (for failure messages)."""
         run_dir = self.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}"
-        parts = [
-            f"--- {path.relative_to(run_dir)} ---\n{tail(path, lines)}"
-            for path in sorted(run_dir.rglob("*.log"))
-        ]
+        parts = []
+        for path in sorted(run_dir.rglob("*.log")):
+            events = [readable_log_line(line) for line in tail(path, lines).splitlines()]
+            parts.append(f"--- {path.relative_to(run_dir)} ---\n" + "\n".join(events))
         return "\n".join(parts) or f"(no task logs under {run_dir})"
 
 
@@ -267,6 +267,22 @@ def json_from_output(text: str) -> Any:
                 pass
         offset += len(line)
     raise ComponentError(f"no JSON document in the command output:\n{text[-4000:]}")
+
+
+def readable_log_line(line: str) -> str:
+    """A task log line (JSON in Airflow 3) as ``level event``, with any exception."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError:
+        return line
+    if not isinstance(record, dict):
+        return line
+    text = f"{record.get('level', '?')}: {record.get('event', '')}"
+    for error in record.get("error_detail") or []:
+        frames = error.get("frames") or [{}]
+        where = f"{frames[-1].get('filename')}:{frames[-1].get('lineno')}"
+        text += f"\n    {error.get('exc_type')}: {error.get('exc_value')} (at {where})"
+    return text
 
 
 def tail(path: Path, lines: int) -> str:

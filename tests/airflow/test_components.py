@@ -29,7 +29,7 @@ from docker.errors import DockerException
 from airflow_pachyderm.jobs.job import job_id_for
 from airflow_pachyderm.lakefs import LakeFSClient
 from airflow_pachyderm.runners.docker import cleanup_job_containers
-from airflow_pachyderm.server.process import LakeFSServerProcess
+from airflow_pachyderm.server.process import LakeFSServerProcess, free_port
 
 PARSE_TIMEOUT = 90.0
 PIPELINES_TIMEOUT = 240.0
@@ -301,3 +301,10 @@ def test_connection_test_button_checks_lakefs_credentials(
     assert "401" in rejected["message"], rejected
     for secret in (wrong_secret, demo_lakefs.secret_access_key):
         assert secret not in rejected["message"]
+
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    unreachable = airflow_stack.api(
+        "POST", "/api/v2/connections/test", {**connection, "host": nowhere}
+    )
+    assert unreachable["status"] is False, unreachable
+    assert nowhere in unreachable["message"], "the message names the endpoint it tried"

@@ -17,7 +17,7 @@ from airflow_pachyderm.jobs.plan import JobRequest, plan_job_run
 from airflow_pachyderm.jobs.process import process_batch
 from airflow_pachyderm.lakefs import LakeFSClient
 from airflow_pachyderm.runners.cache import ContentCache
-from airflow_pachyderm.runners.docker import DockerRunner
+from airflow_pachyderm.runners.docker import DockerRunner, image_identity
 from airflow_pachyderm.spec.models import PipelineSpec
 
 
@@ -54,7 +54,8 @@ class JobDriver:
     def plan(self, spec: PipelineSpec, run_id: str, **request: Any):
         req = JobRequest(dag_id=spec.dag_id, run_id=run_id,
                          input_commits=request.pop("input_commits", {}), **request)
-        return plan_job_run(self.client, spec, req)
+        image_id, _ = image_identity(spec.transform.image)
+        return plan_job_run(self.client, spec, req, image_id=image_id)
 
     def process(self, spec: PipelineSpec, batch) -> None:
         process_batch(self.client, spec, batch, DockerRunner(),

@@ -193,3 +193,37 @@ def test_commit_refuses_when_the_output_branch_moved(lakefs, driver) -> None:
         driver.commit(spec, run_id)
     assert lakefs.resolve_ref(spec.output_repo, "main") == intruder
     assert not lakefs.exists(spec.output_repo, "main", "a.txt.upper")
+
+
+@pytest.mark.slow
+def test_cleared_run_replans_and_commits_again(lakefs, driver) -> None:
+    """Clearing a finished DAG run keeps its run id; the new attempt must not be skipped."""
+    data = make_repo(lakefs, {"a.txt": b"a"}, "data")
+    spec = pipeline_spec(unique("clear"), {"pfs": {"repo": data, "name": "data", "glob": "/*"}},
+                         UPPER)
+    first = driver.run(spec, run_id="same-run")
+    lakefs.upload(data, "main", "b.txt", b"b")
+    lakefs.commit(data, "main", "b")
+    second = driver.run(spec, run_id="same-run")
+    assert second.commit != first.commit
+    assert second.provenance.job == first.provenance.job
+    assert second.provenance.plan != first.provenance.plan
+    assert lakefs.read_bytes(spec.output_repo, "main", "b.txt.upper") == b"B"
+
+
+@pytest.mark.slow
+def test_files_left_by_an_earlier_try_do_not_reach_the_commit(lakefs, driver) -> None:
+    from airflow_pachyderm.jobs.job import staging_branch_for
+
+    data = make_repo(lakefs, {"a.txt": b"a"}, "data")
+    spec = pipeline_spec(unique("stray"), {"pfs": {"repo": data, "name": "data", "glob": "/*"}},
+                         UPPER)
+    run_id = unique("run")
+    record, batches = driver.plan(spec, run_id)
+    # What a first try that wrote other files, then failed, leaves on the staging branch.
+    lakefs.upload(spec.output_repo, staging_branch_for(record.job_id), "a.txt.partial", b"x")
+    for batch in batches:
+        driver.process(spec, batch)
+    result = driver.commit(spec, run_id)
+    paths = [o.path for o in lakefs.list_objects(spec.output_repo, result.commit)]
+    assert "a.txt.upper" in paths and "a.txt.partial" not in paths
