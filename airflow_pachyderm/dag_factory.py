@@ -83,7 +83,13 @@ def _resolve(path: Path, namespace: dict[str, Any] | None, depth: int) -> Path:
 
 def build_dag(spec: PipelineSpec, *, lakefs_conn_id: str = "lakefs_default") -> DAG:
     """The DAG of one (already checked) pipeline."""
-    from airflow_pachyderm.operators import CommitOperator, PlanOperator, ProcessBatchOperator
+    from airflow_pachyderm.operators import (
+        CommitOperator,
+        EgressOperator,
+        PlanOperator,
+        ProcessBatchOperator,
+        output_alias,
+    )
 
     settings = spec.airflow
     pipeline_spec = spec.to_dict()
@@ -119,12 +125,21 @@ def build_dag(spec: PipelineSpec, *, lakefs_conn_id: str = "lakefs_default") -> 
             task_id="commit",
             pipeline_spec=pipeline_spec,
             lakefs_conn_id=lakefs_conn_id,
-            outlets=[input_asset(spec.output_repo, spec.output_branch)],
+            # Emits lakefs://<repo>/<output branch> through the alias, for the spec's own
+            # branch only (not for recomputations into side branches).
+            outlets=[output_alias(spec.name)],
             # Runs when no datum batch failed, also when there was nothing to process
             # (the mapped task is then skipped): the job still records its input commits.
             trigger_rule="none_failed",
         )
         plan >> process >> commit
+        if spec.egress is not None:
+            EgressOperator(
+                task_id="egress",
+                pipeline_spec=pipeline_spec,
+                lakefs_conn_id=lakefs_conn_id,
+                commit=commit.output,
+            )
     return dag
 
 

@@ -23,6 +23,7 @@ from airflow_pachyderm.operators import (
     CommitOperator,
     PlanOperator,
     ProcessBatchOperator,
+    output_alias,
 )
 from airflow_pachyderm.spec import SpecErrors, load_specs
 
@@ -59,17 +60,18 @@ def test_task_structure(dags: dict) -> None:
     assert process.partial_kwargs["pipeline_spec"] == spec.to_dict()
     assert plan.lakefs_conn_id == commit.lakefs_conn_id == "lakefs_default"
     assert process.partial_kwargs["max_active_tis_per_dagrun"] == 2
-    assert [asset.uri for asset in commit.outlets] == ["lakefs://inference/main"]
+    assert [outlet.name for outlet in commit.outlets] == ["pachyderm-output:inference"]
+    assert "egress" not in dag.task_ids  # the ML example has no egress
 
 
 def test_assets_chain_pipelines(dags: dict) -> None:
     inference = dags["inference"]
     uris = sorted(asset.uri for asset in inference.timetable.asset_condition.objects)
     assert uris == ["lakefs://attributes/main", "lakefs://code/main", "lakefs://model/main"]
-    # The model DAG's output asset is one of inference's triggers.
-    assert (
-        dags["model"].get_task("commit").outlets[0] in inference.timetable.asset_condition.objects
-    )
+    # The model DAG's commit task reports lakefs://model/main, one of inference's triggers,
+    # through its alias (tests/airflow shows the scheduler chaining the two DAGs).
+    assert input_asset("model", "main") in inference.timetable.asset_condition.objects
+    assert dags["model"].get_task("commit").outlets == [output_alias("model")]
     single = dags["edges"].timetable.asset_condition
     assert single == input_asset("images", "main")
     assert (single.name, single.uri, single.group) == (
@@ -203,3 +205,17 @@ def test_dagbag_shows_spec_errors_as_import_errors(tmp_path: Path) -> None:
         f"{bad_spec}:6:12: input.join[1].pfs.joinOn: every pfs input of a join needs joinOn: "
         'capture part of the path in the glob, e.g. glob: "/(*).csv", and write joinOn: "$1"'
     )
+
+
+def test_egress_is_its_own_task_after_commit(tmp_path) -> None:
+    spec = tmp_path / "egress.yaml"
+    spec.write_text(
+        "pipeline: {name: exported}\n"
+        "input: {pfs: {repo: images, glob: '/*'}}\n"
+        "transform: {image: python:3.12-slim, cmd: [python3, /code/x.py]}\n"
+        "egress: {URL: 's3://bucket/prefix'}\n"
+    )
+    dag = load_pipelines(spec, {})["exported"]
+    egress = dag.get_task("egress")
+    assert egress.upstream_task_ids == {"commit"}
+    assert egress.downstream_task_ids == set()
