@@ -6,11 +6,14 @@ folder and the switches below are set here, in the root conftest, which pytest l
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 _home = Path(tempfile.mkdtemp(prefix="airflow-pachyderm-tests-"))
+atexit.register(shutil.rmtree, _home, ignore_errors=True)
 (_home / "dags").mkdir()
 os.environ["AIRFLOW_HOME"] = str(_home)
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(_home / "dags")

@@ -52,6 +52,8 @@ class JobRequest:
     :param output_branch: branch receiving the output commit (default: the spec's).
     :param reprocess: ``changed``, ``all``, ``failed``, or datum ids.
     :param tick: time of a cron tick (the run's logical date).
+    :param scheduled: the run was started by its time schedule: cron inputs get a new
+        tick; other runs (new data, manual) read the latest tick.
     """
 
     dag_id: str
@@ -60,6 +62,7 @@ class JobRequest:
     output_branch: str | None = None
     reprocess: ReprocessMode = "changed"
     tick: datetime | None = None
+    scheduled: bool = False
     airflow_url: str = ""
 
     @property
@@ -97,8 +100,8 @@ def resolve_inputs(
 ) -> tuple[InputCommit, ...]:
     """Pin every input (changed or not) to a commit id.
 
-    A cron input gets a new tick commit, unless ``write_ticks`` is false (a dry run), which
-    reads its latest tick instead.
+    A cron input gets a new tick commit when the run is a scheduled one; other runs, and
+    dry runs (``write_ticks`` false), read its latest tick.
     """
     names = [pfs.name for pfs in spec.pfs_inputs()] + [c.name for c in spec.cron_inputs()]
     unknown = sorted(set(request.input_commits) - set(names))
@@ -109,38 +112,44 @@ def resolve_inputs(
         )
     pinned: list[InputCommit] = []
     for pfs in spec.pfs_inputs():
-        ref = request.input_commits.get(pfs.name) or pfs.branch
-        try:
-            commit = client.resolve_ref(pfs.repo, ref)
-        except NotFoundError as exc:
-            raise JobInputError(
-                f"input {pfs.name!r}: repo {pfs.repo!r} has no ref {ref!r} ({exc.server_message})"
-            ) from exc
-        pinned.append(InputCommit(pfs.name, pfs.repo, commit, pfs.branch))
+        pin = request.input_commits.get(pfs.name, "")
+        commit = _resolve(client, pfs.name, pfs.repo, pin or pfs.branch)
+        pinned.append(InputCommit(pfs.name, pfs.repo, commit, "" if pin else pfs.branch, pin))
     for cron in spec.cron_inputs():
         repo = cron_repo(spec.name, cron.name)
-        ref = request.input_commits.get(cron.name)
-        if ref or not write_ticks:
-            try:
-                commit = client.resolve_ref(repo, ref or "main")
-            except NotFoundError as exc:
-                raise JobInputError(
-                    f"cron input {cron.name!r}: tick repo {repo!r} has no ref "
-                    f"{ref or 'main'!r}; it gets its first tick when the pipeline first runs"
-                ) from exc
-        else:
+        pin = request.input_commits.get(cron.name, "")
+        new_tick = write_ticks and not pin and (
+            request.scheduled or not client.repository_exists(repo)
+        )
+        if new_tick:
             commit = _write_tick(client, repo, request.tick, overwrite=cron.overwrite)
-        pinned.append(InputCommit(cron.name, repo, commit, "main"))
+        else:
+            commit = _resolve(client, cron.name, repo, pin or "main")
+        pinned.append(InputCommit(cron.name, repo, commit, "" if pin else "main", pin))
     return tuple(pinned)
+
+
+def _resolve(client: LakeFSClient, name: str, repo: str, ref: str) -> str:
+    try:
+        return client.resolve_ref(repo, ref)
+    except NotFoundError as exc:
+        raise JobInputError(
+            f"input {name!r}: repo {repo!r} has no ref {ref!r} ({exc.server_message})"
+        ) from exc
 
 
 def _write_tick(
     client: LakeFSClient, repo: str, tick: datetime | None, *, overwrite: bool
 ) -> str:
-    """Add a file named after the tick time to the cron repo and commit it."""
+    """Add a file named after the tick time to the cron repo and commit it.
+
+    Idempotent: a retried plan of the same scheduled run finds its tick committed.
+    """
     when = (tick or datetime.now(timezone.utc)).astimezone(timezone.utc)
     name = when.strftime("%Y-%m-%dT%H:%M:%SZ")
     client.create_repository(repo, exist_ok=True)
+    if client.exists(repo, "main@", name):
+        return client.resolve_ref(repo, "main")
     if overwrite:
         old = [o.path for o in client.list_objects(repo, "main") if o.path != name]
         client.delete_objects(repo, "main", old)

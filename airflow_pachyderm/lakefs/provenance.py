@@ -37,7 +37,8 @@ class InputCommit:
     name: str
     repo: str
     commit: str
-    branch: str = ""
+    branch: str = ""  # the branch followed, when the job read its head
+    pinned_ref: str = ""  # the ref the run asked for instead (tag, commit, main~1)
 
     @property
     def ref(self) -> str:
@@ -80,6 +81,8 @@ class Provenance:
             meta[f"{INPUT_PREFIX}{item.name}"] = item.ref
             if item.branch:
                 meta[f"{INPUT_PREFIX}{item.name}.branch"] = item.branch
+            if item.pinned_ref:
+                meta[f"{INPUT_PREFIX}{item.name}.ref"] = item.pinned_ref
         for name in DATUM_COUNTS:
             meta[f"{DATUMS_PREFIX}{name}"] = str(int(self.datums.get(name, 0)))
         optional = {
@@ -102,12 +105,15 @@ class Provenance:
             return None
         inputs = []
         for key, value in sorted(metadata.items()):
-            if not key.startswith(INPUT_PREFIX) or key.endswith(".branch"):
+            if not key.startswith(INPUT_PREFIX) or key.endswith((".branch", ".ref")):
                 continue
             name = key[len(INPUT_PREFIX) :]
             repo, _, commit = value.partition("@")
-            branch = metadata.get(f"{key}.branch", "")
-            inputs.append(InputCommit(name=name, repo=repo, commit=commit, branch=branch))
+            inputs.append(InputCommit(
+                name=name, repo=repo, commit=commit,
+                branch=metadata.get(f"{key}.branch", ""),
+                pinned_ref=metadata.get(f"{key}.ref", ""),
+            ))
         datums = {}
         for name in DATUM_COUNTS:
             raw = metadata.get(f"{DATUMS_PREFIX}{name}", "0")

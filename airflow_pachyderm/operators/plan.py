@@ -33,6 +33,7 @@ class PlanOperator(PipelineOperator):
             output_branch=self.output_branch(context),
             reprocess=parse_reprocess(params.get("reprocess")),
             tick=context.get("logical_date") or getattr(dag_run, "run_after", None),
+            scheduled=str(getattr(dag_run, "run_type", "")).endswith("scheduled"),
             airflow_url=airflow_run_url(dag_run.dag_id, dag_run.run_id),
         )
         image_id, digest = image_identity(self.spec.transform.image)

@@ -227,3 +227,36 @@ def test_files_left_by_an_earlier_try_do_not_reach_the_commit(lakefs, driver) ->
     result = driver.commit(spec, run_id)
     paths = [o.path for o in lakefs.list_objects(spec.output_repo, result.commit)]
     assert "a.txt.upper" in paths and "a.txt.partial" not in paths
+
+
+@pytest.mark.slow
+def test_cron_ticks_only_on_scheduled_runs_and_pins_are_recorded(lakefs, driver) -> None:
+    from datetime import datetime, timezone
+
+    from airflow_pachyderm.jobs.convert import cron_repo
+
+    data = make_repo(lakefs, {"a.txt": b"a"}, "data")
+    spec = pipeline_spec(
+        unique("tick"),
+        {"cross": [{"pfs": {"repo": data, "name": "data", "glob": "/*"}},
+                   {"cron": {"name": "tick", "spec": "@hourly"}}]},
+        ["sh", "-c", 'cat "$data" > /pfs/out/a.txt; ls /pfs/tick > /pfs/out/ticks.txt'],
+    )
+    ticks = cron_repo(spec.name, "tick")
+    nine = datetime(2026, 1, 1, 9, tzinfo=timezone.utc)
+    first = driver.run(spec, run_id="scheduled-9", tick=nine, scheduled=True)
+    assert lakefs.read_bytes(spec.output_repo, "main", "ticks.txt") == b"2026-01-01T09:00:00Z\n"
+    tick_commit = lakefs.resolve_ref(ticks, "main")
+    assert first.provenance.input("tick").commit == tick_commit
+    # A retried plan of the same scheduled run, and a manual run, add no tick.
+    driver.plan(spec, "scheduled-9", tick=nine, scheduled=True)
+    manual = driver.run(spec, run_id=unique("manual"), tick=datetime.now(timezone.utc))
+    assert lakefs.resolve_ref(ticks, "main") == tick_commit
+    assert manual.provenance.datums["processed"] == 0
+
+    pinned = driver.run(spec, input_commits={"data": "main"}, reprocess="all")
+    prov = pinned.provenance.input("data")
+    assert (prov.pinned_ref, prov.branch) == ("main", "")
+    meta = lakefs.get_commit(spec.output_repo, pinned.commit).metadata
+    assert meta["pachyderm.input.data.ref"] == "main"
+    assert "pachyderm.input.data.branch" not in meta
