@@ -200,7 +200,7 @@ def params_for(spec: PipelineSpec) -> dict[str, Param]:
             type="string",
             examples=REPROCESS_CHOICES,
             description="Which datums to process: 'changed' (new or changed since the last "
-            "output commit), 'all', 'failed' (those that failed last time), or a "
+            "output commit), 'all', 'failed' (those errCmd recovered last time), or a "
             "comma-separated list of datum ids.",
         ),
     }

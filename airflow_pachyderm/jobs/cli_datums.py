@@ -68,11 +68,15 @@ def run(args: argparse.Namespace) -> int:
             reprocess=parse_reprocess(args.reprocess),
         )
         inputs = resolve_inputs(client, spec, request, write_ticks=False)
-        branch = args.output_branch or spec.output_branch
-        try:
-            base = client.resolve_ref(spec.output_repo, branch)
-        except NotFoundError:
-            base = None  # the pipeline never ran: every datum is new
+        # A new side branch starts from the pipeline's own output branch, as a job does.
+        base = None  # the pipeline never ran: every datum is new
+        for branch in dict.fromkeys([args.output_branch or spec.output_branch,
+                                     spec.output_branch]):
+            try:
+                base = client.resolve_ref(spec.output_repo, branch)
+                break
+            except NotFoundError:
+                continue
         plan = plan_datums(client, spec, inputs, base, request.reprocess, _image_id(spec))
     except (JobInputError, LakeFSError) as exc:
         print(f"{spec.name}: {exc}", file=sys.stderr)

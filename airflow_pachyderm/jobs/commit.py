@@ -144,8 +144,11 @@ def _commit_staging(
     for entry in read_with(client, repo, state, DATUMS_PATH, lambda fh: list(iter_manifest(fh))):
         result = results.get(entry.datum_id)
         if result is not None:
+            # A datum recovered by errCmd is done but marked failed, as Pachyderm does:
+            # `reprocess: failed` retries exactly those.
             entry = ManifestEntry(
-                entry.datum_id, entry.hash, entry.inputs, tuple(result["outputs"]), False
+                entry.datum_id, entry.hash, entry.inputs, tuple(result["outputs"]),
+                result["status"] == "recovered",
             )
         entries.append(entry)
     # Carried-over outputs and new ones together: one path, one datum.

@@ -19,14 +19,15 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from airflow_pachyderm.lakefs.provenance import InputCommit
+from airflow_pachyderm.runners.outputs import RESERVED_DIR
 
-STATE_PREFIX = "_pachyderm/job/"
+# Paths under this prefix are the provider's own bookkeeping: never datum inputs.
+RESERVED_PREFIX = RESERVED_DIR + "/"
+STATE_PREFIX = RESERVED_PREFIX + "job/"
 PLAN_PATH = STATE_PREFIX + "plan.json"
 DATUMS_PATH = STATE_PREFIX + "datums.jsonl.gz"
 # Both of a job's branches start with this; the plan removes those of dead jobs.
 JOB_BRANCH_PREFIX = "pachyderm-job-"
-# Paths under this prefix are the provider's own bookkeeping: never datum inputs.
-RESERVED_PREFIX = "_pachyderm/"
 
 
 def job_id_for(dag_id: str, run_id: str) -> str:

@@ -37,6 +37,8 @@ from airflow_pachyderm.lakefs.provenance import InputCommit
 from airflow_pachyderm.spec.models import PipelineSpec
 
 log = logging.getLogger(__name__)
+# Branches of a job planned this long ago belong to a dead job and are removed.
+DEAD_JOB_AGE_S = 7 * 24 * 3600
 
 
 class JobInputError(ValueError):
@@ -217,8 +219,7 @@ def plan_job_run(
 
     repo = spec.output_repo
     staging, state = staging_branch_for(job_id), state_branch_for(job_id)
-    if spec.airflow.max_active_runs == 1:
-        _remove_dead_job_branches(client, repo)
+    _remove_dead_job_branches(client, repo, keep={staging, state})
     for branch in (staging, state):  # fresh ones, also when the plan is retried
         client.delete_branch(repo, branch, missing_ok=True)
         client.create_branch(repo, branch, base_commit)
@@ -275,15 +276,25 @@ def plan_job_run(
     return record, refs
 
 
-def _remove_dead_job_branches(client: LakeFSClient, repo: str) -> None:
-    """Remove the branches of failed jobs.
+def _remove_dead_job_branches(client: LakeFSClient, repo: str, keep: set[str]) -> None:
+    """Remove the branches of jobs planned more than ``DEAD_JOB_AGE_S`` ago.
 
-    Only called when the pipeline's DAG allows one active run: then no other job of this
-    output repo is running, and any job branch is a dead job's, kept until now so that its
-    files could be inspected.
+    A failed job's branches stay for a while so that its files can be inspected; a job
+    that old is not running any more (its DAG run would have timed out or been retried
+    under the same job id, which plans anew on fresh branches).
     """
+    now = time.time()
     for branch in list(client.list_branches(repo, prefix=JOB_BRANCH_PREFIX)):
+        if branch.id in keep or not branch.id.endswith("-state"):
+            continue
         try:
-            client.delete_branch(repo, branch.id, missing_ok=True)
-        except LakeFSError as exc:  # never fatal: the job itself does not depend on it
-            log.warning("could not delete leftover job branch %s@%s: %s", repo, branch.id, exc)
+            plan = JobPlanRecord.from_json(client.read_bytes(repo, branch.id, PLAN_PATH))
+        except LakeFSError:
+            continue  # a state branch without a plan: being created right now, or foreign
+        if now - plan.created_at < DEAD_JOB_AGE_S:
+            continue
+        for name in (plan.staging_branch, plan.state_branch):
+            try:
+                client.delete_branch(repo, name, missing_ok=True)
+            except LakeFSError as exc:  # never fatal: this job does not depend on it
+                log.warning("could not delete old job branch %s@%s: %s", repo, name, exc)

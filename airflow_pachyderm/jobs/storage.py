@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import gzip
-import io
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, TypeVar
 
 from airflow_pachyderm.datums import FileEntry, Manifest, read_manifest
@@ -75,15 +73,3 @@ def lakefs_lister(client: LakeFSClient) -> Callable[[object], Iterator[FileEntry
         cache[key] = collected
 
     return list_files
-
-
-def gzip_lines(lines: Iterable[str]) -> bytes:
-    buffer = io.BytesIO()
-    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as gz:
-        for line in lines:
-            gz.write(line.encode() + b"\n")
-    return buffer.getvalue()
-
-
-def gunzip_lines(data: bytes) -> list[str]:
-    return [line for line in gzip.decompress(data).decode().split("\n") if line]

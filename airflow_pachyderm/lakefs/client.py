@@ -623,6 +623,9 @@ class LakeFSClient:
             headers["If-None-Match"] = "*"
         where = f"{repo}@{branch}/{path}"
         query = {"path": path}
+        # Writing the same bytes to the same path again is harmless, unless the caller
+        # asked to fail when the path exists: then a retry could fail its own first write.
+        resend = not if_absent
         api_path = f"/repositories/{quote(repo)}/branches/{quote(branch, safe='')}/objects"
 
         def send(body: Any, length: int) -> urllib3.BaseHTTPResponse:
@@ -632,7 +635,7 @@ class LakeFSClient:
             )
 
         if isinstance(source, bytes):
-            response = self._call(where, lambda: send(source, len(source)), idempotent=False)
+            response = self._call(where, lambda: send(source, len(source)), idempotent=resend)
         elif isinstance(source, (str, os.PathLike)):
             file_path = Path(source)
             size = file_path.stat().st_size
@@ -641,13 +644,17 @@ class LakeFSClient:
                 with file_path.open("rb") as fh:
                     return send(_chunks(fh), size)
 
-            response = self._call(where, send_file, idempotent=False)
+            response = self._call(where, send_file, idempotent=resend)
         else:
             start = source.tell()
             source.seek(0, os.SEEK_END)
             size = source.tell() - start
-            source.seek(start)
-            response = self._call(where, lambda: send(_chunks(source), size), idempotent=False)
+
+            def send_stream() -> urllib3.BaseHTTPResponse:
+                source.seek(start)  # a retry sends the stream again from its start
+                return send(_chunks(source), size)
+
+            response = self._call(where, send_stream, idempotent=resend)
         return lakefs_sdk.ObjectStats.from_json(response.data.decode())
 
     def open_stream(

@@ -8,6 +8,7 @@ import os
 from typing import Any
 
 from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowNotFoundException
 
 from airflow_pachyderm.lakefs.client import (
     DEFAULT_STORAGE_NAMESPACE_TEMPLATE,
@@ -51,10 +52,12 @@ class LakeFSHook(BaseHook, LakeFSClient):
     def _load_config(self) -> LakeFSConfig:
         try:
             conn = self.get_connection(self.lakefs_conn_id)
-        except Exception as exc:  # no such connection, or no Airflow metadata reachable
+        except AirflowNotFoundException:
+            # Only a missing connection falls back: a failing secrets backend or a typo in
+            # a configured deployment must not silently point at another lakeFS.
             if os.environ.get("LAKECTL_SERVER_ENDPOINT_URL"):
-                log.debug("connection %s unavailable (%s); using LAKECTL_* variables",
-                          self.lakefs_conn_id, exc)
+                log.warning("no Airflow connection %r: using the LAKECTL_* variables",
+                            self.lakefs_conn_id)
                 return LakeFSConfig.from_env()
             raise
         extra = conn.extra_dejson or {}

@@ -27,7 +27,7 @@ DATUMS_PREFIX = "pachyderm.datums."
 KEY_DAG_ID = "airflow.dag_id"
 KEY_RUN_ID = "airflow.run_id"
 KEY_AIRFLOW_URL = "::lakefs::Airflow::url[url:ui]"
-DATUM_COUNTS = ("processed", "skipped", "failed", "deleted")
+DATUM_COUNTS = ("processed", "skipped", "failed", "recovered", "deleted")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,10 @@ from pathlib import Path
 
 from airflow_pachyderm.runners.base import OutputError
 
+# The provider keeps its bookkeeping (the datum manifest) under this top-level directory of
+# every output commit; datums cannot write there.
+RESERVED_DIR = "_pachyderm"
+
 
 def clear_dir(path: Path) -> None:
     """Empty ``path`` but keep the directory itself (it may be a bind-mount source)."""
@@ -55,6 +59,10 @@ def _check_name(datum_id: str, rel: str) -> None:
         raise OutputError(datum_id, rel, "path escapes /pfs/out")
     if any(ord(c) < 32 for c in rel):
         raise OutputError(datum_id, rel, "control characters are not allowed in output names")
+    if parts[0] == RESERVED_DIR:
+        raise OutputError(
+            datum_id, rel, f"/pfs/out/{RESERVED_DIR}/ is reserved for the provider's manifest"
+        )
 
 
 def move_contents(src: Path, dest: Path) -> None:

@@ -260,3 +260,44 @@ def test_cron_ticks_only_on_scheduled_runs_and_pins_are_recorded(lakefs, driver)
     meta = lakefs.get_commit(spec.output_repo, pinned.commit).metadata
     assert meta["pachyderm.input.data.ref"] == "main"
     assert "pachyderm.input.data.branch" not in meta
+
+
+def test_branches_of_dead_jobs_are_removed_after_a_week(lakefs, driver) -> None:
+    import dataclasses
+    import time
+
+    from airflow_pachyderm.jobs.job import PLAN_PATH
+
+    data = make_repo(lakefs, {"a.txt": b"a"}, "data")
+    spec = pipeline_spec(unique("dead"), {"pfs": {"repo": data, "name": "data", "glob": "/*"}},
+                         UPPER)
+    old, _ = driver.plan(spec, unique("old"))
+    aged = dataclasses.replace(old, created_at=time.time() - 8 * 24 * 3600)
+    lakefs.upload(spec.output_repo, old.state_branch, PLAN_PATH, aged.to_json())
+    recent, _ = driver.plan(spec, unique("recent"))  # failed yesterday, say: kept
+    newest, _ = driver.plan(spec, unique("newest"))
+    branches = {b.id for b in lakefs.list_branches(spec.output_repo, prefix=JOB_BRANCH_PREFIX)}
+    assert old.state_branch not in branches and old.staging_branch not in branches
+    for record in (recent, newest):
+        assert {record.state_branch, record.staging_branch} <= branches
+
+
+@pytest.mark.slow
+def test_errcmd_recovered_datums_are_marked_and_reprocess_failed_retries_them(lakefs, driver):
+    data = make_repo(lakefs, {"good.txt": b"ok", "bad.txt": b"FAIL"}, "data")
+    spec = pipeline_spec(
+        unique("recover"), {"pfs": {"repo": data, "name": "data", "glob": "/*"}},
+        ["sh", "-c", 'grep -q FAIL "$data" && exit 4; cp "$data" /pfs/out/'],
+        datumTries=1, transform={"errCmd": ["true"]},
+    )
+    first = driver.run(spec)
+    assert first.provenance.datums["recovered"] == 1
+    assert first.provenance.datums["processed"] == 2
+    manifest = _manifest(lakefs, spec.output_repo, first.commit)
+    assert sorted(e.failed for e in manifest.values()) == [False, True]
+    assert lakefs.exists(spec.output_repo, "main", "good.txt")
+    assert not lakefs.exists(spec.output_repo, "main", "bad.txt")
+    assert driver.run(spec).provenance.datums["processed"] == 0
+    again = driver.run(spec, reprocess="failed")
+    assert again.provenance.datums["processed"] == 1
+    assert again.provenance.datums["recovered"] == 1

@@ -51,3 +51,10 @@ def test_clear_and_move_keep_the_directory(tmp_path: Path) -> None:
     clear_dir(out)
     assert os.listdir(out) == []
     assert os.stat(out).st_ino == inode
+
+
+def test_reserved_bookkeeping_directory_is_refused(tmp_path) -> None:
+    (tmp_path / "_pachyderm").mkdir()
+    (tmp_path / "_pachyderm" / "manifest.jsonl.gz").write_bytes(b"forged")
+    with pytest.raises(OutputError, match="reserved"):
+        collect_outputs("d1", tmp_path)
