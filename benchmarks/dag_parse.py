@@ -50,7 +50,7 @@ HANDWRITTEN_HEADER = """\
 # Airflow DAGs written by hand: the same DAGs as the spec-generated ones
 from datetime import datetime, timezone
 
-from airflow.sdk import DAG, Asset, Param
+from airflow.sdk import DAG, Asset, AssetAlias, Param
 
 from airflow_pachyderm.operators import CommitOperator, PlanOperator, ProcessBatchOperator
 """
@@ -84,7 +84,7 @@ with DAG(
     ).expand(batch=plan.output)
     commit = CommitOperator(
         task_id="commit", pipeline_spec=spec_{var}, lakefs_conn_id="lakefs_default",
-        outlets=[Asset(name={out!r}, uri={out!r}, group="lakefs")], trigger_rule="all_done",
+        outlets=[AssetAlias(name={alias!r}, group="lakefs")], trigger_rule="none_failed",
     )
     plan >> process >> commit
 """
@@ -142,7 +142,7 @@ def write_handwritten(folder: Path) -> None:
                     pfs.name: {"type": "string", "description": "ref"} for pfs in spec.pfs_inputs()
                 },
                 doc=doc_md(spec),
-                out=f"lakefs://{spec.name}/main",
+                alias=f"pachyderm-output:{spec.name}",
             )
         )
     (folder / "handwritten_dags.py").write_text("".join(parts))
