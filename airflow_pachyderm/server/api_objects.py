@@ -11,7 +11,14 @@ from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
 from airflow_pachyderm.server import multipart
-from airflow_pachyderm.server.api_refs import diff_start, list_response, page_amount
+from airflow_pachyderm.server.api_refs import (
+    common_prefix,
+    diff_start,
+    list_response,
+    page_amount,
+    take_page,
+    window,
+)
 from airflow_pachyderm.server.errors import ApiError, BadRequest
 from airflow_pachyderm.server.store import Page, Store, successor
 from airflow_pachyderm.server.transfer import BlobSink, parse_range, read_blob
@@ -77,31 +84,20 @@ def list_page(
             entry = next(entries, None)
             if entry is None:
                 return
-            path = entry.path
-            if not path.startswith(prefix):
-                if path > prefix:
-                    return
+            place = window(entry.path, prefix, after)
+            if place == "past":
+                return
+            if place == "outside":
                 continue
-            if path <= after:
+            common = common_prefix(entry.path, prefix, delimiter)
+            if common is not None:
+                yield common_prefix_json(common)
+                # Jump over the whole sub-tree instead of reading it.
+                entries = store.iterate(repo, ref, successor(common))
                 continue
-            if delimiter:
-                cut = path.find(delimiter, len(prefix))
-                if cut >= 0:
-                    common = path[: cut + len(delimiter)]
-                    yield common_prefix_json(common)
-                    # Jump over the whole sub-tree instead of reading it.
-                    entries = store.iterate(repo, ref, successor(common))
-                    continue
             yield stats_json(store, entry, user_metadata)
 
-    taken = []
-    for item in results():
-        taken.append(item)
-        if len(taken) > amount:
-            break
-    has_more = len(taken) > amount
-    taken = taken[:amount]
-    return Page(taken, has_more, taken[-1]["path"] if has_more else "")
+    return take_page(results(), amount)
 
 
 def user_metadata(headers: Iterable[tuple[str, str]]) -> dict[str, str]:

@@ -114,30 +114,40 @@ def diff_page(
         last_prefix = None
         for item in items:
             path = item[0]
-            if not path.startswith(prefix):
-                if path > prefix:
-                    return
+            place = window(path, prefix, after)
+            if place == "past":
+                return
+            if place == "outside":
                 continue
-            if path <= after:
+            common = common_prefix(path, prefix, delimiter)
+            if common is not None:
+                if common != last_prefix and common > after:
+                    last_prefix = common
+                    yield {"type": "prefix_changed", "path": common, "path_type": "common_prefix"}
                 continue
-            if delimiter:
-                cut = path.find(delimiter, len(prefix))
-                if cut >= 0:
-                    common = path[: cut + len(delimiter)]
-                    if common != last_prefix and common > after:
-                        last_prefix = common
-                        yield {
-                            "type": "prefix_changed",
-                            "path": common,
-                            "path_type": "common_prefix",
-                        }
-                    continue
             yield diff_json(item)
 
-    return _page(results(), amount)
+    return take_page(results(), amount)
 
 
-def _page(items: Iterator[dict], amount: int) -> Page:
+def window(path: str, prefix: str, after: str) -> str:
+    """Where a path of a sorted listing stands: "in" the page window, "outside" it (before
+    the prefix or not after ``after``), or "past" it (beyond the prefix: stop reading)."""
+    if not path.startswith(prefix):
+        return "past" if path > prefix else "outside"
+    return "outside" if path <= after else "in"
+
+
+def common_prefix(path: str, prefix: str, delimiter: str) -> str | None:
+    """The common prefix a delimiter folds ``path`` into, or None for a plain entry."""
+    if not delimiter:
+        return None
+    cut = path.find(delimiter, len(prefix))
+    return path[: cut + len(delimiter)] if cut >= 0 else None
+
+
+def take_page(items: Iterator[dict], amount: int) -> Page:
+    """Up to ``amount`` items, and whether more follow (read one beyond to know)."""
     taken = []
     for item in items:
         taken.append(item)
