@@ -13,7 +13,7 @@ from airflow_pachyderm.spec.reference import render
 from airflow_pachyderm.spec.schema import schema_json, spec_file_schema
 
 REPO = Path(__file__).parents[2]
-EXAMPLES = sorted((REPO / "dags_examples" / "specs").glob("*.yaml"))
+EXAMPLES = sorted((REPO / "dags_examples").glob("*/*.yaml"))
 VALID = sorted((Path(__file__).parent / "valid").iterdir())
 SCHEMA_LINE = "# yaml-language-server: $schema=../../docs/pipeline-spec.schema.json"
 
