@@ -10,6 +10,8 @@ import argparse
 import json
 import sys
 
+from airflow_pachyderm.jobs.cli_io import results_stdout
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", help="pipeline spec file or directory")
@@ -27,16 +29,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from airflow_pachyderm.jobs.cli_run import parse_input_pins
-    from airflow_pachyderm.jobs.plan import (
-        JobInputError,
-        JobRequest,
-        parse_reprocess,
-        plan_datums,
-        resolve_inputs,
-    )
-    from airflow_pachyderm.lakefs.errors import LakeFSError, NotFoundError
-    from airflow_pachyderm.lakefs.hook import LakeFSHook
     from airflow_pachyderm.spec import SpecErrors, load_specs
 
     try:
@@ -59,6 +51,22 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.spec} holds several pipelines ({names}): choose one with --pipeline",
               file=sys.stderr)
         return 2
+
+    with results_stdout() as out:
+        return _list_datums(args, spec, out)
+
+
+def _list_datums(args: argparse.Namespace, spec, out) -> int:
+    from airflow_pachyderm.jobs.cli_run import parse_input_pins
+    from airflow_pachyderm.jobs.plan import (
+        JobInputError,
+        JobRequest,
+        parse_reprocess,
+        plan_datums,
+        resolve_inputs,
+    )
+    from airflow_pachyderm.lakefs.errors import LakeFSError, NotFoundError
+    from airflow_pachyderm.lakefs.hook import LakeFSHook
 
     client = LakeFSHook(lakefs_conn_id=args.lakefs_conn_id)
     try:
@@ -105,10 +113,10 @@ def run(args: argparse.Namespace) -> int:
             ],
         })
     if args.json:
-        json.dump(rows, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        json.dump(rows, out, indent=2)
+        out.write("\n")
         return 0
-    _print_table(spec.name, rows, plan.counts)
+    _print_table(spec.name, rows, plan.counts, out)
     return 0
 
 
@@ -124,7 +132,7 @@ def _image_id(spec) -> str:
         return ""
 
 
-def _print_table(pipeline: str, rows: list[dict], counts: dict[str, int]) -> None:
+def _print_table(pipeline: str, rows: list[dict], counts: dict[str, int], out) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -137,7 +145,7 @@ def _print_table(pipeline: str, rows: list[dict], counts: dict[str, int]) -> Non
         if len(row["files"]) > 5:
             files += f"\n... {len(row['files']) - 5} more"
         table.add_row(row["id"][:12], f"{row['status']} ({row['reason']})", files)
-    console = Console()
+    console = Console(file=out)
     console.print(table)
     console.print(
         f"{counts['process']} to process, {counts['skip']} to skip, {counts['delete']} to delete"
