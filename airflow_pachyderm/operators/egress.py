@@ -1,21 +1,23 @@
-"""EgressOperator: copy each output commit to external storage (the spec's ``egress``)."""
+"""EgressOperator: mirror each output commit to external storage (the spec's ``egress``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import IO, Any
 from urllib.parse import urlparse
 
 from airflow.sdk.exceptions import AirflowSkipException
 
-from airflow_pachyderm.jobs.egress import Writer, export_commit, file_writer, scheme_of
+from airflow_pachyderm.jobs.egress import FileSink, Sink, mirror_commit, scheme_of
 from airflow_pachyderm.operators._common import PipelineOperator
 
 
 class EgressOperator(PipelineOperator):
     """
-    Copy the files of the job's output commit (not the provider's ``_pachyderm/``
+    Mirror the files of the job's output commit (not the provider's ``_pachyderm/``
     bookkeeping) to the spec's ``egress.URL``: ``s3://bucket/prefix`` through the Amazon
-    provider's S3Hook, or ``file:///directory``. Copies overwrite, so retries are safe.
+    provider's S3Hook, or ``file:///directory``. Files the commit no longer has are deleted
+    there; copies overwrite, so retries are safe.
 
     A separate task after the commit: a failing egress never holds back the commit or the
     asset event. Runs into a side branch (``output_branch`` param) are not exported.
@@ -43,23 +45,33 @@ class EgressOperator(PipelineOperator):
         if self.output_branch(context) != self.spec.output_branch:
             raise AirflowSkipException("side-branch runs are not exported")
         url = egress.url
-        writer = file_writer(url) if scheme_of(url) == "file" else s3_writer(url, self.aws_conn_id)
-        count = export_commit(self.hook(), self.spec.output_repo, self.commit, writer)
-        self.log.info("egress: %d files of %s@%s copied to %s", count, self.spec.output_repo,
-                      self.commit, url)
-        return count
+        sink: Sink = FileSink(url) if scheme_of(url) == "file" else S3Sink(url, self.aws_conn_id)
+        written, deleted = mirror_commit(self.hook(), self.spec.output_repo, self.commit, sink)
+        self.log.info("egress: %d files of %s@%s copied to %s, %d removed there", written,
+                      self.spec.output_repo, self.commit, url, deleted)
+        return written
 
 
-def s3_writer(url: str, aws_conn_id: str | None) -> Writer:
-    """Writes under the bucket and prefix of an ``s3://`` URL with the Amazon provider."""
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+class S3Sink:
+    """The bucket and prefix of an ``s3://`` URL, through the Amazon provider's S3Hook."""
 
-    parsed = urlparse(url)
-    bucket, prefix = parsed.netloc, parsed.path.strip("/")
-    hook = S3Hook(aws_conn_id=aws_conn_id)
+    def __init__(self, url: str, aws_conn_id: str | None) -> None:
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-    def write(path: str, fh: Any) -> None:
-        key = f"{prefix}/{path}" if prefix else path
-        hook.load_file_obj(fh, key=key, bucket_name=bucket, replace=True)
+        parsed = urlparse(url)
+        self.bucket, self.prefix = parsed.netloc, parsed.path.strip("/")
+        self.hook = S3Hook(aws_conn_id=aws_conn_id)
 
-    return write
+    def _key(self, path: str) -> str:
+        return f"{self.prefix}/{path}" if self.prefix else path
+
+    def write(self, path: str, fh: IO[bytes]) -> None:
+        self.hook.load_file_obj(fh, key=self._key(path), bucket_name=self.bucket, replace=True)
+
+    def existing(self) -> Iterable[str]:
+        start = f"{self.prefix}/" if self.prefix else ""
+        keys = self.hook.list_keys(bucket_name=self.bucket, prefix=start) or []
+        return [key[len(start):] for key in keys]
+
+    def delete(self, paths: list[str]) -> None:
+        self.hook.delete_objects(bucket=self.bucket, keys=[self._key(p) for p in paths])

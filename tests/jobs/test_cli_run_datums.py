@@ -138,3 +138,31 @@ def test_datums_lists_what_a_job_would_do(lakefs, lakefs_server, driver, tmp_pat
     assert table.returncode == 0 and "1 to process, 1 to skip, 1 to delete" in table.stdout
     several = _cli(lakefs_server, tmp_path, "datums", str(spec))
     assert several.returncode == 2 and "--pipeline" in several.stderr
+
+
+@pytest.mark.slow
+def test_run_mirrors_the_output_commit_to_the_egress_url(lakefs, lakefs_server, docker_api,
+                                                         tmp_path) -> None:
+    data = make_repo(lakefs, {"a.txt": b"alpha"}, "data")
+    name = unique("cliegress")
+    export = tmp_path / "export"
+    spec = tmp_path / "egress.yaml"
+    spec.write_text(f"""\
+pipeline: {{name: {name}}}
+input:
+  pfs: {{repo: {data}, name: data, glob: "/*"}}
+transform:
+  image: airflow-pachyderm/python:latest
+  cmd: ["sh", "-c", {json.dumps(UPPER)}]
+egress: {{URL: "file://{export}"}}
+""")
+    result = _cli(lakefs_server, tmp_path, "run", str(spec))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (export / "a.txt").read_bytes() == b"ALPHA"
+    assert not (export / "_pachyderm").exists()
+    # A side-branch run is not exported.
+    lakefs.upload(data, "main", "b.txt", b"beta")
+    lakefs.commit(data, "main", "b")
+    result = _cli(lakefs_server, tmp_path, "run", str(spec), "--output-branch", "side")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert sorted(p.name for p in export.iterdir()) == ["a.txt"]
