@@ -117,7 +117,7 @@ def show_lineage(lakefs: LakeFSClient, repo: str, ref: str, path: str) -> None:
     assert model_prov is not None
     for item in model_prov.inputs:
         table.add_row(f"model's input {item.name}", f"{item.repo}@{item.commit[:12]}")
-    table.add_row("image", prov.image)
+    table.add_row("image", f"{prov.image} ({prov.image_id[:19]})")
     console.print(table)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from airflow_pachyderm.lakefs.provenance import InputCommit
@@ -74,7 +74,6 @@ class JobPlanRecord:
     created_at: float = 0.0
     image_name: str = ""  # as the spec names it, e.g. repo/name:tag
     image: str = ""  # the id the job runs, e.g. sha256:...
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), sort_keys=True).encode()
