@@ -10,6 +10,7 @@ never left this machine (connection refused), never after a request may have rea
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import tempfile
 import threading
@@ -253,10 +254,8 @@ class LakeFSClient:
     ) -> lakefs_sdk.Repository:
         """Create ``repo``; with ``exist_ok`` return the existing one instead of failing."""
         if exist_ok:
-            try:
+            with contextlib.suppress(NotFoundError):
                 return self.get_repository(repo)
-            except NotFoundError:
-                pass
         def create() -> lakefs_sdk.Repository:
             creation = lakefs_sdk.RepositoryCreation(
                 name=repo,
@@ -317,10 +316,8 @@ class LakeFSClient:
         """
         where = f"{repo}@{branch}"
         if exist_ok:
-            try:
+            with contextlib.suppress(NotFoundError):
                 return self.get_branch(repo, branch)
-            except NotFoundError:
-                pass
         try:
             return self._call(
                 where,

@@ -322,7 +322,8 @@ def open_session(
         try:
             return SupervisorSession(api, cfg, ctl_dir)
         except _NoPython:
-            pass
+            # The image has no python3: run each datum with docker exec instead.
+            return ExecSession(api, cfg)
         except docker.errors.APIError as err:
             text = str(err.explanation or err)
             if "executable file not found" not in text and "no such file" not in text.lower():

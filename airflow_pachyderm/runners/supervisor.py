@@ -53,11 +53,10 @@ def run_one(msg):
             log.write((error + "\n").encode())
             return 127, False, error
         if stdin_text is not None:
-            try:
+            # A command that exits without reading its input is not an error.
+            with contextlib.suppress(BrokenPipeError):
                 proc.stdin.write(stdin_text.encode())
                 proc.stdin.close()
-            except BrokenPipeError:
-                pass
         try:
             code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -11,6 +11,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -147,12 +148,13 @@ class LakeFSServerProcess:
                     f"lakeFS-compatible server exited at start-up; see {self.log_path}:\n"
                     + self._log_tail()
                 )
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 204:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
+            # Not listening yet: keep polling until the deadline.
+            with (
+                contextlib.suppress(urllib.error.URLError, ConnectionError, TimeoutError),
+                urllib.request.urlopen(url, timeout=2) as response,
+            ):
+                if response.status == 204:
+                    return
             time.sleep(0.05)
         self.kill()
         raise RuntimeError(

@@ -8,6 +8,7 @@ Every wait has a deadline; a failure message carries the end of each component's
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -261,10 +262,8 @@ def json_from_output(text: str) -> Any:
     offset = 0
     for line in text.splitlines(keepends=True):
         if line.lstrip().startswith(("[", "{")):
-            try:
+            with contextlib.suppress(json.JSONDecodeError):
                 return decoder.raw_decode(text, offset + len(line) - len(line.lstrip()))[0]
-            except json.JSONDecodeError:
-                pass
         offset += len(line)
     raise ComponentError(f"no JSON document in the command output:\n{text[-4000:]}")
 
