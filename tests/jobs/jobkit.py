@@ -45,6 +45,13 @@ def pipeline_spec(name: str, input_: dict[str, Any], cmd: list[str], **extra: An
     return PipelineSpec.from_dict(data)
 
 
+def per_file_spec(prefix: str, data_repo: str, cmd: list[str], **extra: Any) -> PipelineSpec:
+    """A pipeline with one datum per top-level entry of ``data_repo``, at /pfs/data."""
+    return pipeline_spec(
+        unique(prefix), {"pfs": {"repo": data_repo, "name": "data", "glob": "/*"}}, cmd, **extra
+    )
+
+
 @dataclass
 class JobDriver:
     client: LakeFSClient

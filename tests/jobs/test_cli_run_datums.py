@@ -16,15 +16,22 @@ from airflow_pachyderm.lakefs.provenance import Provenance
 UPPER = 'tr a-z A-Z < "$data" > "/pfs/out/$(basename "$data")"'
 
 
-def _spec(tmp_path: Path, data_repo: str, name: str, cmd: str = UPPER) -> Path:
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(f"""\
+def _pipeline_yaml(data_repo: str, name: str, cmd: str = UPPER, extra: str = "") -> str:
+    """One pipeline: a datum per top-level file of ``data_repo``, at /pfs/data."""
+    return f"""\
 pipeline: {{name: {name}}}
 input:
   pfs: {{repo: {data_repo}, name: data, glob: "/*"}}
 transform:
   image: airflow-pachyderm/python:latest
   cmd: ["sh", "-c", {json.dumps(cmd)}]
+{extra}"""
+
+
+def _spec(tmp_path: Path, data_repo: str, name: str, cmd: str = UPPER) -> Path:
+    """That pipeline, and a downstream one counting its outputs."""
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(_pipeline_yaml(data_repo, name, cmd) + f"""\
 ---
 pipeline: {{name: {name}-count}}
 input:
@@ -147,15 +154,7 @@ def test_run_mirrors_the_output_commit_to_the_egress_url(lakefs, lakefs_server, 
     name = unique("cliegress")
     export = tmp_path / "export"
     spec = tmp_path / "egress.yaml"
-    spec.write_text(f"""\
-pipeline: {{name: {name}}}
-input:
-  pfs: {{repo: {data}, name: data, glob: "/*"}}
-transform:
-  image: airflow-pachyderm/python:latest
-  cmd: ["sh", "-c", {json.dumps(UPPER)}]
-egress: {{URL: "file://{export}"}}
-""")
+    spec.write_text(_pipeline_yaml(data, name, extra=f'egress: {{URL: "file://{export}"}}\n'))
     result = _cli(lakefs_server, tmp_path, "run", str(spec))
     assert result.returncode == 0, result.stderr[-3000:]
     assert (export / "a.txt").read_bytes() == b"ALPHA"

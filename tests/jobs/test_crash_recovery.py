@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from jobkit import make_repo, pipeline_spec, unique
+from jobkit import make_repo, per_file_spec, unique
 
 from airflow_pachyderm.jobs.job import JOB_BRANCH_PREFIX, job_id_for
 from airflow_pachyderm.lakefs.provenance import KEY_JOB
@@ -53,8 +53,7 @@ def _assert_one_correct_commit(lakefs, spec, run_id: str, files: dict[str, bytes
 def test_kill_during_process_then_retry(lakefs, lakefs_server, driver, tmp_path) -> None:
     files = {f"{c}.txt": f"{c} data".encode() for c in "abcd"}
     data = make_repo(lakefs, files, "data")
-    spec = pipeline_spec(unique("crashp"), {"pfs": {"repo": data, "name": "data", "glob": "/*"}},
-                         COPY, reprocessSpec="every_job")
+    spec = per_file_spec("crashp", data, COPY, reprocessSpec="every_job")
     killed = 0
     for n in (1, 2, 4, 6):
         run_id = unique("run")
@@ -74,8 +73,7 @@ def test_kill_during_process_then_retry(lakefs, lakefs_server, driver, tmp_path)
 def test_kill_at_every_point_of_commit_then_retry(lakefs, lakefs_server, driver, tmp_path):
     files = {f"{c}.txt": f"{c} data".encode() for c in "xyz"}
     data = make_repo(lakefs, files, "data")
-    spec = pipeline_spec(unique("crashc"), {"pfs": {"repo": data, "name": "data", "glob": "/*"}},
-                         COPY, reprocessSpec="every_job")
+    spec = per_file_spec("crashc", data, COPY, reprocessSpec="every_job")
     n = 1
     while True:
         run_id = unique("run")

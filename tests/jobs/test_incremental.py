@@ -6,7 +6,7 @@ import gzip
 import json
 
 import pytest
-from jobkit import make_repo, pipeline_spec, unique
+from jobkit import make_repo, per_file_spec, pipeline_spec, unique
 
 from airflow_pachyderm.datums import read_manifest
 from airflow_pachyderm.datums.manifest import MANIFEST_PATH
@@ -36,8 +36,7 @@ def _manifest(client, repo: str, ref: str):
 def test_200_files_then_change_add_delete_reprocesses_exactly_two(lakefs, driver) -> None:
     files = {f"f{i:03d}.txt": f"file {i}\n".encode() for i in range(200)}
     data = make_repo(lakefs, files, "data")
-    spec = pipeline_spec(unique("upper"), {"pfs": {"repo": data, "name": "data", "glob": "/*"}},
-                         UPPER, datumSetSpec={"number": 50})
+    spec = per_file_spec("upper", data, UPPER, datumSetSpec={"number": 50})
 
     first = driver.run(spec)
     prov = first.provenance
@@ -112,8 +111,7 @@ def test_provenance_metadata_records_every_input(lakefs, driver) -> None:
 @pytest.mark.slow
 def test_reprocess_modes_and_pinned_inputs(lakefs, driver) -> None:
     data = make_repo(lakefs, {f"{c}.txt": c.encode() for c in "abc"}, "data")
-    spec = pipeline_spec(unique("modes"), {"pfs": {"repo": data, "name": "data", "glob": "/*"}},
-                         UPPER)
+    spec = per_file_spec("modes", data, UPPER)
     first = driver.run(spec)
     manifest = _manifest(lakefs, spec.output_repo, first.commit)
     one = next(iter(manifest))
@@ -137,8 +135,7 @@ def test_failing_datum_fails_the_job_and_leaves_output_untouched(lakefs, driver)
     data = make_repo(lakefs, {"good.txt": b"ok\n", "bad.txt": b"FAIL\n"}, "data")
     cmd = ["sh", "-c", 'if grep -q FAIL "$data"; then echo "cannot handle $data" >&2; exit 3; fi;'
                        ' cp "$data" /pfs/out/']
-    spec = pipeline_spec(unique("fails"), {"pfs": {"repo": data, "name": "data", "glob": "/*"}},
-                         cmd, datumTries=2)
+    spec = per_file_spec("fails", data, cmd, datumTries=2)
     run_id = unique("run")
     _, batches = driver.plan(spec, run_id)
     head = lakefs.resolve_ref(spec.output_repo, "main")
@@ -156,8 +153,7 @@ def test_failing_datum_fails_the_job_and_leaves_output_untouched(lakefs, driver)
 @pytest.mark.slow
 def test_two_datums_writing_one_path_is_refused(lakefs, driver) -> None:
     data = make_repo(lakefs, {"a.txt": b"a", "b.txt": b"b"}, "data")
-    spec = pipeline_spec(unique("clash"), {"pfs": {"repo": data, "name": "data", "glob": "/*"}},
-                         ["sh", "-c", "echo x > /pfs/out/same.txt"])
+    spec = per_file_spec("clash", data, ["sh", "-c", "echo x > /pfs/out/same.txt"])
     with pytest.raises(Exception, match=r"same\.txt") as info:
         driver.run(spec)
     assert "datum" in str(info.value)
@@ -166,8 +162,7 @@ def test_two_datums_writing_one_path_is_refused(lakefs, driver) -> None:
 
 def test_manifest_is_gzip_json_lines(lakefs, driver) -> None:
     data = make_repo(lakefs, {"x.txt": b"x"}, "data")
-    spec = pipeline_spec(unique("mf"), {"pfs": {"repo": data, "name": "data", "glob": "/*"}},
-                         UPPER)
+    spec = per_file_spec("mf", data, UPPER)
     result = driver.run(spec)
     raw = gzip.decompress(lakefs.read_bytes(spec.output_repo, result.commit, MANIFEST_PATH))
     lines = [json.loads(line) for line in raw.splitlines()]
@@ -180,8 +175,7 @@ def test_commit_refuses_when_the_output_branch_moved(lakefs, driver) -> None:
     from airflow_pachyderm.jobs.commit import OutputBranchMovedError
 
     data = make_repo(lakefs, {"a.txt": b"a"}, "data")
-    spec = pipeline_spec(unique("moved"), {"pfs": {"repo": data, "name": "data", "glob": "/*"}},
-                         UPPER)
+    spec = per_file_spec("moved", data, UPPER)
     run_id = unique("run")
     _, batches = driver.plan(spec, run_id)
     for batch in batches:
@@ -199,8 +193,7 @@ def test_commit_refuses_when_the_output_branch_moved(lakefs, driver) -> None:
 def test_cleared_run_replans_and_commits_again(lakefs, driver) -> None:
     """Clearing a finished DAG run keeps its run id; the new attempt must not be skipped."""
     data = make_repo(lakefs, {"a.txt": b"a"}, "data")
-    spec = pipeline_spec(unique("clear"), {"pfs": {"repo": data, "name": "data", "glob": "/*"}},
-                         UPPER)
+    spec = per_file_spec("clear", data, UPPER)
     first = driver.run(spec, run_id="same-run")
     lakefs.upload(data, "main", "b.txt", b"b")
     lakefs.commit(data, "main", "b")
@@ -216,8 +209,7 @@ def test_files_left_by_an_earlier_try_do_not_reach_the_commit(lakefs, driver) ->
     from airflow_pachyderm.jobs.job import staging_branch_for
 
     data = make_repo(lakefs, {"a.txt": b"a"}, "data")
-    spec = pipeline_spec(unique("stray"), {"pfs": {"repo": data, "name": "data", "glob": "/*"}},
-                         UPPER)
+    spec = per_file_spec("stray", data, UPPER)
     run_id = unique("run")
     record, batches = driver.plan(spec, run_id)
     # What a first try that wrote other files, then failed, leaves on the staging branch.
@@ -269,8 +261,7 @@ def test_branches_of_dead_jobs_are_removed_after_a_week(lakefs, driver) -> None:
     from airflow_pachyderm.jobs.job import PLAN_PATH
 
     data = make_repo(lakefs, {"a.txt": b"a"}, "data")
-    spec = pipeline_spec(unique("dead"), {"pfs": {"repo": data, "name": "data", "glob": "/*"}},
-                         UPPER)
+    spec = per_file_spec("dead", data, UPPER)
     old, _ = driver.plan(spec, unique("old"))
     aged = dataclasses.replace(old, created_at=time.time() - 8 * 24 * 3600)
     lakefs.upload(spec.output_repo, old.state_branch, PLAN_PATH, aged.to_json())
@@ -285,8 +276,8 @@ def test_branches_of_dead_jobs_are_removed_after_a_week(lakefs, driver) -> None:
 @pytest.mark.slow
 def test_errcmd_recovered_datums_are_marked_and_reprocess_failed_retries_them(lakefs, driver):
     data = make_repo(lakefs, {"good.txt": b"ok", "bad.txt": b"FAIL"}, "data")
-    spec = pipeline_spec(
-        unique("recover"), {"pfs": {"repo": data, "name": "data", "glob": "/*"}},
+    spec = per_file_spec(
+        "recover", data,
         ["sh", "-c", 'grep -q FAIL "$data" && exit 4; cp "$data" /pfs/out/'],
         datumTries=1, transform={"errCmd": ["true"]},
     )
