@@ -17,12 +17,8 @@ from airflow_pachyderm.server.process import LakeFSServerProcess
 
 @pytest.fixture(scope="session")
 def lakefs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LakeFSServerProcess]:
-    server = LakeFSServerProcess(data_dir=tmp_path_factory.mktemp("lakefs-data"))
-    server.start()
-    try:
+    with LakeFSServerProcess(data_dir=tmp_path_factory.mktemp("lakefs-data")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -25,12 +25,8 @@ STARTUP_TIMEOUT = 120.0
 
 @pytest.fixture(scope="module")
 def demo_lakefs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LakeFSServerProcess]:
-    server = LakeFSServerProcess(data_dir=tmp_path_factory.mktemp("demo-lakefs"))
-    server.start()
-    try:
+    with LakeFSServerProcess(data_dir=tmp_path_factory.mktemp("demo-lakefs")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
