@@ -11,7 +11,9 @@ as_root() {
 }
 
 need_apt=()
-command -v docker >/dev/null 2>&1 || need_apt+=(docker.io)
+# A docker client alone (without the daemon) is not enough: dockerd comes with docker.io.
+{ command -v docker >/dev/null 2>&1 && command -v dockerd >/dev/null 2>&1; } \
+  || docker info >/dev/null 2>&1 || need_apt+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || need_apt+=(debootstrap)
 command -v make >/dev/null 2>&1 || need_apt+=(make)
 if [ ${#need_apt[@]} -gt 0 ]; then
