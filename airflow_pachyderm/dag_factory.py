@@ -7,9 +7,11 @@ mention both "airflow" and "dag")::
     from airflow_pachyderm import load_pipelines
     load_pipelines("specs/", globals())
 
-Each pipeline's DAG runs plan -> process (mapped over batches) -> commit, and is scheduled
-on one Asset per input repo branch (``lakefs://<repo>/<branch>``), so that the output
-commit of one pipeline (its commit task's outlet) triggers the pipelines reading it.
+Each pipeline's DAG runs plan -> process (mapped over batches) -> commit -> publish, and is
+scheduled on one Asset per input repo branch (``lakefs://<repo>/<branch>``). Every such
+asset has an ``AssetWatcher`` whose trigger polls the branch in the triggerer, so a new
+commit starts the pipelines that read it; the output commit of a pipeline is announced by
+its publish task (an outlet of the same kind), which starts the pipelines downstream.
 A spec with errors makes the DAG file fail to import with the ``FILE:LINE:COL`` messages.
 """
 
@@ -24,6 +26,7 @@ from airflow.sdk import (
     DAG,
     Asset,
     AssetOrTimeSchedule,
+    AssetWatcher,
     CronTriggerTimetable,
     DeltaTriggerTimetable,
     MultipleCronTriggerTimetable,
@@ -40,10 +43,41 @@ START_DATE = datetime(2024, 1, 1, tzinfo=timezone.utc)
 REPROCESS_CHOICES = ["changed", "all", "failed"]
 
 
-def input_asset(repo: str, branch: str) -> Asset:
-    """The Asset standing for new commits on ``branch`` of lakeFS repository ``repo``."""
+def input_asset(
+    repo: str,
+    branch: str,
+    *,
+    lakefs_conn_id: str = "lakefs_default",
+    poll_interval: float | None = None,
+) -> Asset:
+    """The Asset standing for new commits on ``branch`` of lakeFS repository ``repo``.
+
+    It carries a watcher: the triggerer reports each new head commit of the branch as an
+    asset event. Every declaration of the asset (schedules, outlets, hand-written DAGs)
+    must carry the same watcher, or Airflow attaches the last one parsed: build it here.
+    """
+    from airflow_pachyderm.triggers import LakeFSCommitEventTrigger
+
     uri = f"lakefs://{repo}/{branch}"
-    return Asset(name=uri, uri=uri, group=ASSET_GROUP)
+    trigger = LakeFSCommitEventTrigger(
+        repo=repo,
+        branch=branch,
+        lakefs_conn_id=lakefs_conn_id,
+        poll_interval=default_poll_interval() if poll_interval is None else poll_interval,
+    )
+    return Asset(
+        name=uri,
+        uri=uri,
+        group=ASSET_GROUP,
+        watchers=[AssetWatcher(name=f"lakefs-commits-{repo}-{branch}", trigger=trigger)],
+    )
+
+
+def default_poll_interval() -> float:
+    """``[pachyderm] commit_poll_interval`` (seconds) from Airflow's configuration, or 1."""
+    from airflow.configuration import conf
+
+    return conf.getfloat("pachyderm", "commit_poll_interval", fallback=1.0)
 
 
 def load_pipelines(
@@ -51,6 +85,7 @@ def load_pipelines(
     namespace: dict[str, Any] | None = None,
     *,
     lakefs_conn_id: str = "lakefs_default",
+    poll_interval: float | None = None,
     _caller_depth: int = 1,
 ) -> dict[str, DAG]:
     """Build one DAG per pipeline found under ``path`` and put them in ``namespace``.
@@ -59,12 +94,17 @@ def load_pipelines(
         directory of the calling DAG file.
     :param namespace: the DAG file's ``globals()``.
     :param lakefs_conn_id: Airflow connection to the lakeFS server.
+    :param poll_interval: seconds between two polls of each input branch by its watcher
+        (default: ``[pachyderm] commit_poll_interval``, else 1).
     :raises SpecErrors: when any spec is invalid (Airflow shows it as an import error).
     """
     graph = load_graph(_resolve(Path(path), namespace, _caller_depth + 1))
+    interval = default_poll_interval() if poll_interval is None else float(poll_interval)
     dags: dict[str, DAG] = {}
     for name in graph.topological_order():
-        dag = build_dag(graph.specs[name], lakefs_conn_id=lakefs_conn_id)
+        dag = build_dag(
+            graph.specs[name], lakefs_conn_id=lakefs_conn_id, poll_interval=interval
+        )
         dags[dag.dag_id] = dag
     if namespace is not None:
         namespace.update(dags)
@@ -81,14 +121,20 @@ def _resolve(path: Path, namespace: dict[str, Any] | None, depth: int) -> Path:
     return base / path
 
 
-def build_dag(spec: PipelineSpec, *, lakefs_conn_id: str = "lakefs_default") -> DAG:
+def build_dag(
+    spec: PipelineSpec,
+    *,
+    lakefs_conn_id: str = "lakefs_default",
+    poll_interval: float | None = None,
+) -> DAG:
     """The DAG of one (already checked) pipeline."""
+    interval = default_poll_interval() if poll_interval is None else poll_interval
     from airflow_pachyderm.operators import (
         CommitOperator,
         EgressOperator,
         PlanOperator,
         ProcessBatchOperator,
-        output_alias,
+        PublishOperator,
     )
 
     settings = spec.airflow
@@ -96,7 +142,7 @@ def build_dag(spec: PipelineSpec, *, lakefs_conn_id: str = "lakefs_default") -> 
     dag = DAG(
         dag_id=spec.dag_id,
         description=spec.description or f"Pachyderm pipeline {spec.name}",
-        schedule=schedule_for(spec),
+        schedule=schedule_for(spec, lakefs_conn_id=lakefs_conn_id, poll_interval=interval),
         start_date=START_DATE,
         catchup=False,
         max_active_runs=settings.max_active_runs,
@@ -125,14 +171,26 @@ def build_dag(spec: PipelineSpec, *, lakefs_conn_id: str = "lakefs_default") -> 
             task_id="commit",
             pipeline_spec=pipeline_spec,
             lakefs_conn_id=lakefs_conn_id,
-            # Emits lakefs://<repo>/<output branch> through the alias, for the spec's own
-            # branch only (not for recomputations into side branches).
-            outlets=[output_alias(spec.name)],
-            # Runs when no datum batch failed, also when there was nothing to process
-            # (the mapped task is then skipped): the job still records its input commits.
-            trigger_rule="none_failed",
+            # Runs when no datum batch failed, also when there was nothing to process (the
+            # mapped task is then skipped: the job still records its input commits), but not
+            # when the plan skipped the job (nothing new since the last output commit).
+            trigger_rule="none_failed_min_one_success",
         )
         plan >> process >> commit
+        plan >> commit
+        PublishOperator(
+            task_id="publish",
+            pipeline_spec=pipeline_spec,
+            lakefs_conn_id=lakefs_conn_id,
+            commit=commit.output,
+            # The output asset; skipped (so no event) for runs into a side branch.
+            outlets=[
+                input_asset(
+                    spec.output_repo, spec.output_branch,
+                    lakefs_conn_id=lakefs_conn_id, poll_interval=interval,
+                )
+            ],
+        )
         if spec.egress is not None:
             EgressOperator(
                 task_id="egress",
@@ -143,9 +201,18 @@ def build_dag(spec: PipelineSpec, *, lakefs_conn_id: str = "lakefs_default") -> 
     return dag
 
 
-def schedule_for(spec: PipelineSpec) -> Any:
-    """Assets of the input branches (any of them), or'ed with the cron inputs' schedule."""
-    assets = [input_asset(repo, branch) for repo, branch in spec.input_repos()]
+def schedule_for(
+    spec: PipelineSpec,
+    *,
+    lakefs_conn_id: str = "lakefs_default",
+    poll_interval: float = 1.0,
+) -> Any:
+    """Watched assets of the input branches (any of them), or'ed with the cron inputs'
+    schedule."""
+    assets = [
+        input_asset(repo, branch, lakefs_conn_id=lakefs_conn_id, poll_interval=poll_interval)
+        for repo, branch in spec.input_repos()
+    ]
     condition: Any = None
     for asset in assets:
         condition = asset if condition is None else condition | asset

@@ -23,9 +23,10 @@ from airflow_pachyderm.operators import (
     CommitOperator,
     PlanOperator,
     ProcessBatchOperator,
-    output_alias,
+    PublishOperator,
 )
 from airflow_pachyderm.spec import SpecErrors, load_specs
+from airflow_pachyderm.triggers import LakeFSCommitEventTrigger
 
 REPO = Path(__file__).parent.parent
 EXAMPLES = REPO / "dags_examples" / "specs"
@@ -45,22 +46,27 @@ def test_one_dag_per_pipeline(dags: dict) -> None:
 
 def test_task_structure(dags: dict) -> None:
     dag = dags["inference"]
-    plan, process, commit = (dag.get_task(t) for t in ("plan", "process", "commit"))
+    plan, process, commit, publish = (
+        dag.get_task(t) for t in ("plan", "process", "commit", "publish")
+    )
     assert isinstance(plan, PlanOperator)
     assert isinstance(commit, CommitOperator)
+    assert isinstance(publish, PublishOperator)
     assert process.operator_class is ProcessBatchOperator  # a mapped operator
     assert process.expand_input.value["batch"].operator is plan
-    assert plan.downstream_task_ids == {"process"}
+    assert plan.downstream_task_ids == {"process", "commit"}
     assert process.downstream_task_ids == {"commit"}
-    assert commit.downstream_task_ids == set()
-    assert commit.trigger_rule == "none_failed"
+    assert commit.downstream_task_ids == {"publish"}
+    # Runs with no batch to process, not when the plan skipped an unchanged job.
+    assert commit.trigger_rule == "none_failed_min_one_success"
     (spec,) = [s for s in load_specs(ML) if s.name == "inference"]
     assert plan.pipeline_spec == spec.to_dict()
     assert commit.pipeline_spec == spec.to_dict()
     assert process.partial_kwargs["pipeline_spec"] == spec.to_dict()
     assert plan.lakefs_conn_id == commit.lakefs_conn_id == "lakefs_default"
     assert process.partial_kwargs["max_active_tis_per_dagrun"] == 2
-    assert [outlet.name for outlet in commit.outlets] == ["pachyderm-output:inference"]
+    assert commit.outlets == []
+    assert publish.outlets == [input_asset("inference", "main")]
     assert "egress" not in dag.task_ids  # the ML example has no egress
 
 
@@ -68,10 +74,20 @@ def test_assets_chain_pipelines(dags: dict) -> None:
     inference = dags["inference"]
     uris = sorted(asset.uri for asset in inference.timetable.asset_condition.objects)
     assert uris == ["lakefs://attributes/main", "lakefs://code/main", "lakefs://model/main"]
-    # The model DAG's commit task reports lakefs://model/main, one of inference's triggers,
-    # through its alias (tests/airflow shows the scheduler chaining the two DAGs).
+    # The model DAG's publish task reports lakefs://model/main, one of inference's triggers
+    # (tests/airflow shows the scheduler chaining the two DAGs).
     assert input_asset("model", "main") in inference.timetable.asset_condition.objects
-    assert dags["model"].get_task("commit").outlets == [output_alias("model")]
+    assert dags["model"].get_task("publish").outlets == [input_asset("model", "main")]
+    # Every input asset is watched: a commit made outside the pipelines (new data, a revert
+    # of a model) starts a run too.
+    for asset in inference.timetable.asset_condition.objects:
+        (watcher,) = asset.watchers
+        assert isinstance(watcher.trigger, LakeFSCommitEventTrigger)
+        repo, branch = asset.uri.removeprefix("lakefs://").split("/")
+        assert watcher.trigger.serialize()[1] == {
+            "repo": repo, "branch": branch, "lakefs_conn_id": "lakefs_default",
+            "poll_interval": 1.0,
+        }
     single = dags["edges"].timetable.asset_condition
     assert single == input_asset("images", "main")
     assert (single.name, single.uri, single.group) == (

@@ -30,11 +30,13 @@ from airflow_pachyderm.datums.manifest import MANIFEST_PATH
 from airflow_pachyderm.jobs.job import (
     DATUMS_PATH,
     JobPlanRecord,
+    JobStateMissingError,
     batch_result_path,
+    load_plan,
     staging_branch_for,
     state_branch_for,
 )
-from airflow_pachyderm.jobs.process import IO_WORKERS, load_plan
+from airflow_pachyderm.jobs.process import IO_WORKERS
 from airflow_pachyderm.jobs.storage import read_with, upload_written
 from airflow_pachyderm.lakefs.client import LakeFSClient
 from airflow_pachyderm.lakefs.errors import ConflictError, NotFoundError
@@ -68,19 +70,22 @@ def commit_job(
     """Commit job ``job_id`` and merge it into ``output_branch``; safe to call again."""
     staging, state = staging_branch_for(job_id), state_branch_for(job_id)
     try:
-        plan = load_plan(client, repo, state)
-    except NotFoundError:
+        plan: JobPlanRecord | None = load_plan(client, repo, state)
+    except JobStateMissingError:
         plan = None
     # The state branch goes last: without it, the job is either merged or never planned.
-    done = _finished_commit(client, repo, output_branch, job_id, plan.plan_id if plan else None)
+    done = _finished_commit(
+        client, repo, output_branch, job_id, plan.plan_id if plan else None,
+        depth=20 if plan else 1000,
+    )
     if done is not None:
         log_line(f"job {job_id}: already merged as {done.commit}; cleaning up")
         _drop_job_branches(client, repo, job_id)
         return done
     if plan is None:
-        raise NotFoundError(
+        raise JobStateMissingError(
             f"job {job_id} has no state branch {repo}@{state} and no output commit on "
-            f"{output_branch}: run its plan task again", where=f"{repo}@{state}",
+            f"{output_branch}: clear the whole run (its plan task first)"
         )
     staging_head = client.get_commit(repo, staging)
     if _made_by(staging_head.metadata, job_id, plan.plan_id):
@@ -103,7 +108,11 @@ def _finished_commit(
     client: LakeFSClient, repo: str, branch: str, job_id: str, plan_id: str | None,
     depth: int = 20,
 ) -> JobCommit | None:
-    """The output commit of this job among the branch's latest commits, if any."""
+    """The output commit of this job among the branch's latest ``depth`` commits, if any.
+
+    A planned attempt's commit is at most a few commits deep (the merge refuses a moved
+    branch); only a job without state needs a deeper search.
+    """
     try:
         for commit in client.log_commits(repo, branch, amount=depth, first_parent=True):
             if _made_by(commit.metadata, job_id, plan_id):
@@ -113,6 +122,12 @@ def _finished_commit(
     except NotFoundError:
         return None
     return None
+
+
+def find_job_commit(client: LakeFSClient, repo: str, branch: str, job_id: str) -> str | None:
+    """The output commit job ``job_id`` made on ``branch`` (any planning attempt), if any."""
+    done = _finished_commit(client, repo, branch, job_id, None, depth=1000)
+    return done.commit if done else None
 
 
 def _drop_job_branches(client: LakeFSClient, repo: str, job_id: str) -> None:
@@ -202,19 +217,32 @@ def _merge(
     log_line: Callable[[str], None],
 ) -> JobCommit:
     repo, branch, staging = plan.output_repo, plan.output_branch, plan.staging_branch
-    head = client.get_commit(repo, branch)
-    if plan.base_commit and head.id != plan.base_commit:
-        raise OutputBranchMovedError(
-            f"output branch moved from {plan.base_commit} to {head.id} while job "
-            f"{plan.job_id} ran; nothing was merged. Run the job again to build on the new "
-            "head", where=f"{repo}@{branch}",
+    try:
+        head = client.get_commit(repo, branch)
+    except NotFoundError:
+        # A new side branch: created here, at the output commit, so that a failed job
+        # leaves no branch that looks like a result.
+        merged = client.get_commit(repo, staging).id
+        try:
+            client.create_branch(repo, branch, merged)
+        except ConflictError as exc:
+            raise OutputBranchMovedError(
+                f"branch {branch} was created by someone else while job {plan.job_id} ran; "
+                "nothing was merged. Run the job again to build on it", where=f"{repo}@{branch}",
+            ) from exc
+    else:
+        if plan.base_commit and head.id != plan.base_commit:
+            raise OutputBranchMovedError(
+                f"output branch moved from {plan.base_commit} to {head.id} while job "
+                f"{plan.job_id} ran; nothing was merged. Run the job again to build on the "
+                "new head", where=f"{repo}@{branch}",
+            )
+        merged = client.merge(
+            repo, staging, branch,
+            message=_message(plan),
+            metadata=provenance.to_metadata(),
+            allow_empty=True,
         )
-    merged = client.merge(
-        repo, staging, branch,
-        message=_message(plan),
-        metadata=provenance.to_metadata(),
-        allow_empty=True,
-    )
     _drop_job_branches(client, repo, plan.job_id)
     log_line(f"job {plan.job_id}: output commit {repo}@{merged} on branch {branch}")
     return JobCommit(repo, branch, merged, provenance)

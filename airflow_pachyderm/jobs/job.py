@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from airflow_pachyderm.lakefs.client import LakeFSClient
+from airflow_pachyderm.lakefs.errors import NotFoundError
 from airflow_pachyderm.lakefs.provenance import InputCommit
 from airflow_pachyderm.runners.outputs import RESERVED_DIR
 
@@ -28,6 +30,10 @@ PLAN_PATH = STATE_PREFIX + "plan.json"
 DATUMS_PATH = STATE_PREFIX + "datums.jsonl.gz"
 # Both of a job's branches start with this; the plan removes those of dead jobs.
 JOB_BRANCH_PREFIX = "pachyderm-job-"
+
+
+class JobStateMissingError(RuntimeError):
+    """A step of a job ran without the job's plan (e.g. one task of a finished run cleared)."""
 
 
 def job_id_for(dag_id: str, run_id: str) -> str:
@@ -103,3 +109,19 @@ class BatchRef:
     @classmethod
     def from_xcom(cls, value: Mapping[str, Any]) -> BatchRef:
         return cls(**value)
+
+
+def load_plan(client: LakeFSClient, repo: str, state_branch: str) -> JobPlanRecord:
+    """The job's plan, from its state branch.
+
+    :raises JobStateMissingError: the state branch (or its plan) does not exist: the job was
+        never planned, or it finished and its branches were removed.
+    """
+    try:
+        data = client.read_bytes(repo, state_branch, PLAN_PATH)
+    except NotFoundError as exc:
+        raise JobStateMissingError(
+            f"no job plan at {repo}@{state_branch}/{PLAN_PATH}: the job was not planned, or "
+            "it finished and its branches were removed"
+        ) from exc
+    return JobPlanRecord.from_json(data)

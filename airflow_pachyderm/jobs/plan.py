@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from airflow_pachyderm.datums import (
@@ -33,7 +34,7 @@ from airflow_pachyderm.jobs.job import (
 from airflow_pachyderm.jobs.storage import lakefs_lister, read_previous_manifest, upload_written
 from airflow_pachyderm.lakefs.client import LakeFSClient
 from airflow_pachyderm.lakefs.errors import LakeFSError, NotFoundError
-from airflow_pachyderm.lakefs.provenance import InputCommit
+from airflow_pachyderm.lakefs.provenance import InputCommit, Provenance
 from airflow_pachyderm.spec.models import PipelineSpec
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,14 @@ DEAD_JOB_AGE_S = 7 * 24 * 3600
 
 class JobInputError(ValueError):
     """The job was asked to read something that does not exist or is not an input."""
+
+
+class JobUnchangedError(Exception):
+    """The output branch already holds another job's result for exactly these inputs."""
+
+    def __init__(self, message: str, commit: str) -> None:
+        super().__init__(message)
+        self.commit = commit
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,13 @@ class JobRequest:
     :param tick: time of a cron tick (the run's logical date).
     :param scheduled: the run was started by its time schedule: cron inputs get a new
         tick; other runs (new data, manual) read the latest tick.
+    :param event_commits: ``lakefs://<repo>/<branch>`` -> commit id, from the asset events
+        that triggered the run: those inputs read exactly that commit.
+    :param pinned_at: the run's own time (Airflow's ``run_after``): inputs that are neither
+        named in ``input_commits`` nor in ``event_commits`` read the newest commit of their
+        branch made at or before it, so every retry or clear of the run reads the same ones.
+    :param skip_unchanged: do nothing when the output branch already holds the result of
+        another job for exactly these input commits (asset-triggered runs).
     """
 
     dag_id: str
@@ -66,6 +82,9 @@ class JobRequest:
     tick: datetime | None = None
     scheduled: bool = False
     airflow_url: str = ""
+    event_commits: Mapping[str, str] = field(default_factory=dict)
+    pinned_at: datetime | None = None
+    skip_unchanged: bool = False
 
     @property
     def job_id(self) -> str:
@@ -115,7 +134,13 @@ def resolve_inputs(
     pinned: list[InputCommit] = []
     for pfs in spec.pfs_inputs():
         pin = request.input_commits.get(pfs.name, "")
-        commit = _resolve(client, pfs.name, pfs.repo, pin or pfs.branch)
+        event = request.event_commits.get(branch_uri(pfs.repo, pfs.branch), "")
+        if pin:
+            commit = _resolve(client, pfs.name, pfs.repo, pin)
+        elif event:
+            commit = _resolve(client, pfs.name, pfs.repo, event)
+        else:
+            commit = _head_at(client, pfs.name, pfs.repo, pfs.branch, request.pinned_at)
         pinned.append(InputCommit(pfs.name, pfs.repo, commit, "" if pin else pfs.branch, pin))
     for cron in spec.cron_inputs():
         repo = cron_repo(spec.name, cron.name)
@@ -129,6 +154,36 @@ def resolve_inputs(
             commit = _resolve(client, cron.name, repo, pin or "main")
         pinned.append(InputCommit(cron.name, repo, commit, "" if pin else "main", pin))
     return tuple(pinned)
+
+
+def branch_uri(repo: str, branch: str) -> str:
+    """How Airflow names a branch (its asset URI), as in the run's triggering events."""
+    return f"lakefs://{repo}/{branch}"
+
+
+def _head_at(
+    client: LakeFSClient, name: str, repo: str, branch: str, when: datetime | None
+) -> str:
+    """The newest commit of ``branch`` made at or before ``when`` (None: the head)."""
+    try:
+        head = client.get_commit(repo, branch)
+    except NotFoundError as exc:
+        raise JobInputError(
+            f"input {name!r}: repo {repo!r} has no branch {branch!r} ({exc.server_message})"
+        ) from exc
+    if when is None:
+        return head.id
+    # lakeFS commit times are whole seconds: a commit of the run's own second counts.
+    limit = int(when.timestamp())
+    if head.creation_date <= limit:
+        return head.id
+    for commit in client.log_commits(repo, head.id, first_parent=True):
+        if commit.creation_date <= limit:
+            return commit.id
+    raise JobInputError(
+        f"input {name!r}: {repo}@{branch} has no commit made before this run "
+        f"({when.isoformat()}); trigger a new run to read its head"
+    )
 
 
 def _resolve(client: LakeFSClient, name: str, repo: str, ref: str) -> str:
@@ -160,13 +215,18 @@ def _write_tick(
 
 
 def prepare_output_branch(client: LakeFSClient, spec: PipelineSpec, branch: str) -> str:
-    """Create the output repo/branch on first use; return the branch's head commit."""
+    """Create the output repo and the spec's output branch on first use; return the head
+    commit the job builds on.
+
+    A side branch that does not exist yet is not created here but by the commit step, at
+    the job's output commit: a failed job leaves no branch that looks like a result. Until
+    then the job builds on the pipeline's own output, so the comparison with its manifest
+    still skips what needs no recomputing.
+    """
     client.create_repository(spec.output_repo, default_branch=spec.output_branch, exist_ok=True)
-    if not client.branch_exists(spec.output_repo, branch):
-        # A side branch (recomputing history) starts from the pipeline's own output, so the
-        # comparison with its manifest still skips what needs no recomputing.
-        client.create_branch(spec.output_repo, branch, spec.output_branch, exist_ok=True)
-    return client.get_branch(spec.output_repo, branch)
+    with contextlib.suppress(NotFoundError):
+        return client.get_branch(spec.output_repo, branch)
+    return client.get_branch(spec.output_repo, spec.output_branch)
 
 
 def plan_datums(
@@ -207,8 +267,14 @@ def plan_job_run(
     output_branch = request.output_branch or spec.output_branch
     inputs = resolve_inputs(client, spec, request)
     for item in inputs:
-        log_line(f"input {item.name}: {item.repo}@{item.commit} (branch {item.branch})")
+        log_line(f"input {item.name}: {item.repo}@{item.commit} ({_source(item, request)})")
+    if request.pinned_at is not None:
+        log_line(
+            f"this run reads these commits: a retry or clear of it recomputes exactly them "
+            f"(run time {request.pinned_at.isoformat()})"
+        )
     base_commit = prepare_output_branch(client, spec, output_branch)
+    _check_changed(client, spec, request, output_branch, base_commit, inputs, log_line)
     plan = plan_datums(client, spec, inputs, base_commit, request.reprocess, image_id)
     explicit_size = "datum_set_spec" in spec.model_fields_set
     batches: list[Batch] = make_batches(
@@ -274,6 +340,64 @@ def plan_job_run(
         for batch in batches
     ]
     return record, refs
+
+
+def _source(item: InputCommit, request: JobRequest) -> str:
+    if item.pinned_ref:
+        return f"pinned by the run to {item.pinned_ref!r}"
+    if branch_uri(item.repo, item.branch) in request.event_commits:
+        return f"the commit on branch {item.branch} that triggered this run"
+    if request.pinned_at is not None:
+        return f"head of branch {item.branch} at the run's time"
+    return f"head of branch {item.branch}"
+
+
+def _check_changed(
+    client: LakeFSClient,
+    spec: PipelineSpec,
+    request: JobRequest,
+    output_branch: str,
+    base_commit: str,
+    inputs: tuple[InputCommit, ...],
+    log_line: Callable[[str], None],
+) -> None:
+    """Raise :class:`JobUnchangedError` for a triggered job with nothing new to compute;
+    warn when a job recomputes older inputs than the output branch holds."""
+    head = Provenance.from_metadata(client.get_commit(spec.output_repo, base_commit).metadata)
+    if head is None or head.job == request.job_id:
+        return  # no earlier job, or this run's own result (a clear asks to recompute it)
+    wanted = {item.name: item.commit for item in inputs}
+    previous = {item.name: item.commit for item in head.inputs}
+    if wanted == previous:
+        if request.skip_unchanged and request.reprocess == "changed":
+            raise JobUnchangedError(
+                f"{spec.output_repo}@{output_branch} already holds job {head.job}'s result "
+                f"for exactly these input commits ({base_commit}): nothing to do",
+                base_commit,
+            )
+        return
+    older = [
+        item.name for item in inputs
+        if item.name in previous and item.commit != previous[item.name] and not item.pinned_ref
+        and _is_ancestor(client, item.repo, item.commit, previous[item.name])
+    ]
+    if older:
+        log.warning(
+            "this job reads older commits of %s than %s@%s was computed from (job %s): "
+            "its output commit will hold results of those older inputs",
+            ", ".join(older), spec.output_repo, output_branch, head.job,
+        )
+        log_line(f"recomputing older inputs ({', '.join(older)}) into {output_branch}")
+
+
+def _is_ancestor(client: LakeFSClient, repo: str, older: str, newer: str) -> bool:
+    """Whether commit ``older`` is a first-parent ancestor of ``newer`` (checked cheaply)."""
+    for n, commit in enumerate(client.log_commits(repo, newer, first_parent=True)):
+        if commit.id == older:
+            return True
+        if n >= 1000:
+            return False
+    return False
 
 
 def _remove_dead_job_branches(client: LakeFSClient, repo: str, keep: set[str]) -> None:

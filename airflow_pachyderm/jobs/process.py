@@ -24,11 +24,10 @@ from airflow_pachyderm.datums import (
 )
 from airflow_pachyderm.jobs.convert import input_tree, transform_spec
 from airflow_pachyderm.jobs.job import (
-    PLAN_PATH,
     BatchRef,
-    JobPlanRecord,
     batch_datums_path,
     batch_result_path,
+    load_plan,
 )
 from airflow_pachyderm.jobs.storage import read_with
 from airflow_pachyderm.lakefs.client import LakeFSClient
@@ -70,10 +69,6 @@ def default_cache_dir() -> Path:
 def cache_key(checksum: str) -> str:
     # lakeFS checksums are content-derived but their shape depends on the blockstore.
     return hashlib.sha256(checksum.encode()).hexdigest()
-
-
-def load_plan(client: LakeFSClient, repo: str, state_branch: str) -> JobPlanRecord:
-    return JobPlanRecord.from_json(client.read_bytes(repo, state_branch, PLAN_PATH))
 
 
 def _fetch(client: LakeFSClient, cache: ContentCache, f) -> Path:

@@ -53,13 +53,43 @@ class LakeFSHook(BaseHook, LakeFSClient):
         try:
             conn = self.get_connection(self.lakefs_conn_id)
         except AirflowNotFoundException:
+            conn = None
+        return self.config_from_connection(conn, self.lakefs_conn_id)
+
+    @classmethod
+    async def aconfig(cls, lakefs_conn_id: str = default_conn_name) -> LakeFSConfig:
+        """The connection's settings, read without blocking an event loop (for triggers).
+
+        :raises AirflowNotFoundException: no such connection and no ``LAKECTL_*`` variables.
+        """
+        try:
+            aget = getattr(BaseHook, "aget_connection", None)
+            if aget is not None:
+                conn = await aget(lakefs_conn_id)
+            else:  # Airflow versions without the async accessor
+                from asgiref.sync import sync_to_async
+
+                conn = await sync_to_async(BaseHook.get_connection)(lakefs_conn_id)
+        except AirflowNotFoundException:
+            conn = None
+        return cls.config_from_connection(conn, lakefs_conn_id)
+
+    @staticmethod
+    def config_from_connection(conn: Any | None, lakefs_conn_id: str) -> LakeFSConfig:
+        """Settings from an Airflow connection, or from ``LAKECTL_*`` when there is none.
+
+        :raises AirflowNotFoundException: ``conn`` is None and ``LAKECTL_*`` are not set.
+        """
+        if conn is None:
             # Only a missing connection falls back: a failing secrets backend or a typo in
             # a configured deployment must not silently point at another lakeFS.
             if os.environ.get("LAKECTL_SERVER_ENDPOINT_URL"):
                 log.warning("no Airflow connection %r: using the LAKECTL_* variables",
-                            self.lakefs_conn_id)
+                            lakefs_conn_id)
                 return LakeFSConfig.from_env()
-            raise
+            raise AirflowNotFoundException(
+                f"The conn_id `{lakefs_conn_id}` isn't defined (and LAKECTL_* are not set)"
+            )
         extra = conn.extra_dejson or {}
         host = conn.host or ""
         if conn.port and "://" in host and host.count(":") == 1:

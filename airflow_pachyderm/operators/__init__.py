@@ -1,6 +1,6 @@
 """Operators of the generated pipeline DAGs: plan -> process (mapped) -> commit."""
 
-from airflow_pachyderm.operators.commit import CommitOperator, output_alias
+from airflow_pachyderm.operators.commit import CommitOperator, PublishOperator
 from airflow_pachyderm.operators.egress import EgressOperator
 from airflow_pachyderm.operators.plan import PlanOperator
 from airflow_pachyderm.operators.process import ProcessBatchOperator
@@ -10,5 +10,5 @@ __all__ = [
     "EgressOperator",
     "PlanOperator",
     "ProcessBatchOperator",
-    "output_alias",
+    "PublishOperator",
 ]

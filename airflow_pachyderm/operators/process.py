@@ -7,8 +7,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from airflow_pachyderm.jobs.job import BatchRef
-from airflow_pachyderm.jobs.process import process_batch
+from airflow.sdk.exceptions import AirflowFailException
+
+from airflow_pachyderm.jobs.commit import find_job_commit
+from airflow_pachyderm.jobs.job import BatchRef, JobStateMissingError
+from airflow_pachyderm.jobs.process import DatumFailedError, process_batch
 from airflow_pachyderm.operators._common import PipelineOperator
 from airflow_pachyderm.runners.docker import DockerRunner, cleanup_job_containers
 from airflow_pachyderm.spec.models import Secret
@@ -44,23 +47,42 @@ class ProcessBatchOperator(PipelineOperator):
         self.docker_conn_id = docker_conn_id
         self.workdir = workdir
 
-    def execute(self, context: Any) -> dict[str, int]:
+    def execute(self, context: Any) -> dict[str, Any]:
         if not self.batch:
             raise ValueError("ProcessBatchOperator needs a batch (from the plan task)")
         batch = BatchRef.from_xcom(self.batch)
         secrets = resolve_secrets(self.spec.transform.secrets)
         # A crashed earlier try may have left its container behind.
         cleanup_job_containers(batch.job_id, batch=str(batch.index))
-        with tempfile.TemporaryDirectory(prefix="pachyderm-batch-", dir=self.workdir) as tmp:
-            outcome = process_batch(
-                self.hook(),
-                self.spec,
-                batch,
-                DockerRunner(docker_conn_id=self.docker_conn_id),
-                secrets_env=secrets,
-                workdir=Path(tmp),
-                log_line=self.log_line,
+        hook = self.hook()
+        try:
+            with tempfile.TemporaryDirectory(prefix="pachyderm-batch-", dir=self.workdir) as tmp:
+                outcome = process_batch(
+                    hook,
+                    self.spec,
+                    batch,
+                    DockerRunner(docker_conn_id=self.docker_conn_id),
+                    secrets_env=secrets,
+                    workdir=Path(tmp),
+                    log_line=self.log_line,
+                )
+        except JobStateMissingError as exc:
+            # This task alone was cleared after its job finished: nothing to redo.
+            branch = self.output_branch(context)
+            done = find_job_commit(hook, batch.output_repo, branch, batch.job_id)
+            if done is None:
+                raise AirflowFailException(
+                    f"{exc}. Clear the whole run (plan first) to run job {batch.job_id} again"
+                ) from exc
+            self.log.info(
+                "job %s was already committed as %s@%s on %s; nothing to redo here. To "
+                "recompute it, clear the whole run", batch.job_id, batch.output_repo, done,
+                branch,
             )
+            return {"batch": batch.index, "already_committed": done}
+        except DatumFailedError as exc:
+            self.log.error("%s", exc)
+            raise
         return {
             "batch": outcome.index,
             "processed": outcome.processed,
