@@ -35,6 +35,33 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_pachyderm.lakefs.hook"],
             }
         ],
+        "sensors": [
+            {
+                "integration-name": "lakeFS",
+                "python-modules": ["airflow_pachyderm.sensors.lakefs"],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": "lakeFS",
+                "python-modules": ["airflow_pachyderm.triggers.commits"],
+            }
+        ],
+        "config": {
+            "pachyderm": {
+                "description": "Pipelines generated from Pachyderm-style specs.",
+                "options": {
+                    "commit_poll_interval": {
+                        "description": "Seconds between two polls of an input branch's "
+                        "head by its asset watcher (one request per watched branch).",
+                        "version_added": "0.1.0",
+                        "type": "float",
+                        "example": "5",
+                        "default": "1",
+                    }
+                },
+            }
+        },
         "connection-types": [
             {
                 "connection-type": CONN_TYPE,

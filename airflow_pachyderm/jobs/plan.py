@@ -46,6 +46,11 @@ class JobInputError(ValueError):
     """The job was asked to read something that does not exist or is not an input."""
 
 
+class InputMissingError(JobInputError):
+    """An input's repository or branch does not exist (yet): e.g. an upstream pipeline
+    that has not produced its first output."""
+
+
 class JobUnchangedError(Exception):
     """The output branch already holds another job's result for exactly these inputs."""
 
@@ -168,8 +173,8 @@ def _head_at(
     try:
         head = client.get_commit(repo, branch)
     except NotFoundError as exc:
-        raise JobInputError(
-            f"input {name!r}: repo {repo!r} has no branch {branch!r} ({exc.server_message})"
+        raise InputMissingError(
+            f"input {name!r}: repo {repo!r} has no branch {branch!r} yet ({exc.server_message})"
         ) from exc
     if when is None:
         return head.id
@@ -180,7 +185,7 @@ def _head_at(
     for commit in client.log_commits(repo, head.id, first_parent=True):
         if commit.creation_date <= limit:
             return commit.id
-    raise JobInputError(
+    raise InputMissingError(
         f"input {name!r}: {repo}@{branch} has no commit made before this run "
         f"({when.isoformat()}); trigger a new run to read its head"
     )

@@ -39,9 +39,12 @@ class CommitInfo:
     message: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
     creation_date: int = 0
+    parents: tuple[str, ...] = ()
 
     def to_payload(self) -> dict[str, Any]:
-        return asdict(self)
+        payload = asdict(self)
+        payload["parents"] = list(self.parents)
+        return payload
 
 
 class _Outages:
@@ -128,6 +131,7 @@ async def read_commit(config: LakeFSConfig, repo: str, branch: str, commit_id: s
         message=commit.message or "",
         metadata=dict(commit.metadata or {}),
         creation_date=int(commit.creation_date or 0),
+        parents=tuple(commit.parents or ()),
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from airflow_pachyderm.jobs.plan import (
+    InputMissingError,
     JobInputError,
     JobRequest,
     JobUnchangedError,
@@ -59,7 +60,8 @@ class PlanOperator(PipelineOperator):
     :param lakefs_conn_id: Airflow connection of type ``lakefs``.
     :return: one small dict per batch of datums to process (the process task maps over them).
     :raises AirflowSkipException: an asset-triggered run whose inputs are exactly those of the
-        output branch's last job (e.g. a watcher reporting a head already computed).
+        output branch's last job (e.g. a watcher reporting a head already computed), or one
+        of whose inputs has no branch yet (its first commit triggers a run in turn).
     :raises AirflowFailException: a param names a missing input, ref or datum (no retry).
     """
 
@@ -89,6 +91,12 @@ class PlanOperator(PipelineOperator):
             )
         except JobUnchangedError as exc:
             raise AirflowSkipException(str(exc)) from exc
+        except InputMissingError as exc:
+            if run_type.endswith("asset_triggered"):
+                # One input changed, another has no data yet (an upstream pipeline that has
+                # not committed): its first commit will start a run in turn.
+                raise AirflowSkipException(f"{exc}; waiting for it") from exc
+            raise AirflowFailException(str(exc)) from exc
         except JobInputError as exc:
             raise AirflowFailException(str(exc)) from exc
         return [batch.to_xcom() for batch in batches]

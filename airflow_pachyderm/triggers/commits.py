@@ -30,12 +30,14 @@ from airflow_pachyderm.lakefs.watch import (
 
 log = logging.getLogger(__name__)
 
-# Asset state store key (Airflow >= 3.3): the last head reported for the watched branch.
-STATE_KEY = "airflow_pachyderm.reported_commit"
+# Asset state store key (Airflow >= 3.3): the last head reported for the watched branch, and
+# by which trigger (a watcher re-created, e.g. after its DAG was paused and unpaused, reports
+# the current head again: Airflow drops the events of paused DAGs).
+STATE_KEY = "airflow_pachyderm.reported"
 # Triggerer-process memory of the same, for Airflow versions without the asset state store
 # (then a triggerer restart may report the current head once more; jobs whose inputs did not
 # change since the last output commit are skipped by the plan task, so nothing is recomputed).
-_REPORTED: dict[tuple[str, str, str], str] = {}
+_REPORTED: dict[tuple[str, str, str], dict[str, Any]] = {}
 
 
 def announced_by_pipeline(info: CommitInfo) -> bool:
@@ -51,7 +53,10 @@ class LakeFSCommitEventTrigger(BaseEventTrigger):
     ``message``, ``metadata``, ``creation_date``. A commit is reported once, also across
     triggerer restarts (Airflow's asset state store, 3.3+). Commits arriving faster than the
     poll interval are reported as the newest head only: one run reads them all. Output commits
-    made by a pipeline job are not reported here (the job's commit task announces them).
+    made by a pipeline job are not reported here (the job's publish task announces them).
+    When the watcher starts anew (first deployment, or its DAG unpaused: Airflow drops the
+    events of paused DAGs) it reports the current head once; the plan task skips a job whose
+    inputs did not change since the last output commit.
 
     :param repo: lakeFS repository.
     :param branch: branch to watch.
@@ -116,23 +121,28 @@ class LakeFSCommitEventTrigger(BaseEventTrigger):
         return (self.lakefs_conn_id, self.repo, self.branch)
 
     async def _reported(self) -> str | None:
+        """The commit this watcher already reported; None when it should report the head."""
+        record: Any = None
         store = getattr(self, "asset_state_store", None)
         if store is not None:
             try:
-                value = await store.aget(STATE_KEY)
+                record = await store.aget(STATE_KEY)
             except Exception as exc:  # the store is an optimisation of dedup, never fatal
                 log.warning("asset state store unavailable (%s); using triggerer memory", exc)
-            else:
-                if isinstance(value, str) and value:
-                    return value
-        return _REPORTED.get(self._memory_key)
+        if not isinstance(record, dict):
+            record = _REPORTED.get(self._memory_key)
+        if not isinstance(record, dict) or record.get("trigger") != self.trigger_id:
+            return None
+        commit = record.get("commit")
+        return commit if isinstance(commit, str) else None
 
     async def _remember(self, commit: str) -> None:
-        _REPORTED[self._memory_key] = commit
+        record = {"commit": commit, "trigger": self.trigger_id}
+        _REPORTED[self._memory_key] = record
         store = getattr(self, "asset_state_store", None)
         if store is not None:
             try:
-                await store.aset(STATE_KEY, commit)
+                await store.aset(STATE_KEY, record)
             except Exception as exc:
                 log.warning("could not record %s@%s in the asset state store: %s",
                             self.repo, commit, exc)
@@ -142,6 +152,9 @@ class LakeFSCommitEventTrigger(BaseEventTrigger):
 
         config = await LakeFSHook.aconfig(self.lakefs_conn_id)
         reported = await self._reported()
+        # A watcher starting anew reports the head whoever made it: events of a pipeline's
+        # publish task may have been dropped while a consumer was paused.
+        catching_up = reported is None
         async for head in heads:
             if head == reported:
                 continue
@@ -151,14 +164,19 @@ class LakeFSCommitEventTrigger(BaseEventTrigger):
                 log.info("could not read commit %s of %s@%s: %s", head, self.repo,
                          self.branch, exc)
                 continue
-            # Remembered before it is reported: the triggerer restarts an event trigger
-            # after each event, and must not report the same commit again.
+            # Remembered before it is reported: should the triggerer start this trigger
+            # again after the event, the same commit is not reported twice.
             await self._remember(head)
             reported = head
-            if announced_by_pipeline(info):
+            if not info.parents:
+                log.info("%s@%s: %s is the repository's first, empty commit", self.repo,
+                         self.branch, head)
+                continue
+            if announced_by_pipeline(info) and not catching_up:
                 log.info("%s@%s: %s is a pipeline output commit, announced by its job",
                          self.repo, self.branch, head)
                 continue
+            catching_up = False
             log.info("%s@%s: new commit %s by %s", self.repo, self.branch, head, info.committer)
             yield TriggerEvent(info.to_payload())
 

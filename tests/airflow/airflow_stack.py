@@ -116,19 +116,28 @@ class AirflowStack:
                     start_new_session=True,
                 )
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """SIGTERM every component's process group, then SIGKILL what is left."""
-        for process in self._processes.values():
+    def stop(self, timeout: float = 30.0, components: Iterable[str] | None = None) -> None:
+        """SIGTERM the components' process groups (default: all), then SIGKILL what is left."""
+        names = list(self._processes) if components is None else list(components)
+        processes = [self._processes[name] for name in names if name in self._processes]
+        for process in processes:
             _signal_group(process, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        for process in self._processes.values():
+        for process in processes:
             while _exit_status(process) is None and time.monotonic() < deadline:
                 time.sleep(0.1)
             # The leader is not reaped yet, so its group id still names only our processes;
             # this also reaches children that would outlive it (task workers).
             _signal_group(process, signal.SIGKILL)
             process.wait()
-        self._processes.clear()
+        for name in names:
+            self._processes.pop(name, None)
+
+    def restart(self, name: str, deadline: float) -> None:
+        """Stop one component and start it again (a new process, same log file)."""
+        self.stop(components=[name])
+        self.start([name])
+        self.wait_healthy(deadline)
 
     def log_path(self, name: str) -> Path:
         return self.home / f"{name}.log"

@@ -1,10 +1,12 @@
-"""Fixtures of the component tests: one real Airflow deployment per test module.
+"""Fixtures of the component tests: one real Airflow deployment per test session.
 
-The deployment (api-server, scheduler, dag-processor, triggerer) starts once per module and
-is always torn down, process groups included. Its lakeFS connection comes from
-``AIRFLOW_CONN_LAKEFS_DEFAULT`` and points at a lakeFS-compatible server of the module's
+The deployment (api-server, scheduler, dag-processor, triggerer) starts once, when the first
+test needs it, and is always torn down, process groups included. Its lakeFS connection
+comes from ``AIRFLOW_CONN_LAKEFS_DEFAULT`` and points at a lakeFS-compatible server of its
 own: the demo spec names its repositories (training, attributes, code, model, inference),
-so they must not meet repositories of other tests on the session-wide server.
+so they must not meet repositories of other tests on the session-wide server. Tests that
+share the deployment use their own repositories or DAGs, or run in the order their module
+documents.
 """
 
 from __future__ import annotations
@@ -23,13 +25,13 @@ from airflow_pachyderm.server.process import LakeFSServerProcess
 STARTUP_TIMEOUT = 120.0
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def demo_lakefs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LakeFSServerProcess]:
     with LakeFSServerProcess(data_dir=tmp_path_factory.mktemp("demo-lakefs")) as server:
         yield server
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def lakefs(demo_lakefs: LakeFSServerProcess) -> Iterator[LakeFSClient]:
     client = LakeFSClient(
         LakeFSConfig(demo_lakefs.endpoint, demo_lakefs.access_key_id, demo_lakefs.secret_access_key)
@@ -38,14 +40,14 @@ def lakefs(demo_lakefs: LakeFSServerProcess) -> Iterator[LakeFSClient]:
     client.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def dag_files(tmp_path_factory: pytest.TempPathFactory) -> DagFiles:
     return write_dag_files(
         tmp_path_factory.mktemp("airflow-home") / "dags", tmp_path_factory.mktemp("specs")
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def airflow_stack(dag_files: DagFiles, demo_lakefs: LakeFSServerProcess) -> Iterator[AirflowStack]:
     connection = {
         "conn_type": "lakefs",
@@ -58,6 +60,11 @@ def airflow_stack(dag_files: DagFiles, demo_lakefs: LakeFSServerProcess) -> Iter
         extra_env={
             "AIRFLOW_CONN_LAKEFS_DEFAULT": json.dumps(connection),
             "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
+            # The watchers' poll interval (the default, said explicitly).
+            "AIRFLOW__PACHYDERM__COMMIT_POLL_INTERVAL": "1",
+            # Pausing or unpausing a DAG stops or starts its asset watchers at the next
+            # parse of its file: parse often, so that tests do not wait 30 s for it.
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "5",
         },
     )
     stack.migrate()

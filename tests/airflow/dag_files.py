@@ -24,11 +24,35 @@ tranform:
 TYPO_KEY = "tranform"
 
 
+# A hand-written DAG using the provider's sensors, deferred and poking.
+SENSORS_DAG_ID = "lakefs_sensors"
+SENSING_REPO = "sensing"
+SENSORS_DAG = f"""\
+# Airflow DAG waiting on lakeFS with the provider's sensors
+from datetime import datetime
+
+from airflow.sdk import DAG
+
+from airflow_pachyderm.sensors import LakeFSCommitSensor, LakeFSFileSensor
+
+with DAG("{SENSORS_DAG_ID}", schedule=None, start_date=datetime(2024, 1, 1), catchup=False):
+    LakeFSCommitSensor(task_id="commit_deferred", repo="{SENSING_REPO}", branch="main",
+                       poke_interval=1, timeout=300)
+    LakeFSCommitSensor(task_id="commit_poke_data", repo="{SENSING_REPO}", branch="main",
+                       prefix="data/", deferrable=False, poke_interval=1, timeout=300)
+    LakeFSFileSensor(task_id="file_deferred", repo="{SENSING_REPO}", path="ready/flag",
+                     poke_interval=1, timeout=300)
+    LakeFSFileSensor(task_id="file_poke", repo="{SENSING_REPO}", path="ready/",
+                     deferrable=False, poke_interval=1, timeout=300)
+"""
+
+
 @dataclass(frozen=True)
 class DagFiles:
     valid: Path
     broken: Path
     broken_spec: Path
+    sensors: Path
 
     @property
     def typo_line(self) -> int:
@@ -50,7 +74,9 @@ def write_dag_files(dags_folder: Path, spec_dir: Path) -> DagFiles:
     valid.write_text(_dag_file("the ml demo", ML_DEMO / "pipelines.yaml"))
     broken = dags_folder / "broken_pipelines.py"
     broken.write_text(_dag_file("a spec with a typo", broken_spec))
-    return DagFiles(valid=valid, broken=broken, broken_spec=broken_spec)
+    sensors = dags_folder / "lakefs_sensors.py"
+    sensors.write_text(SENSORS_DAG)
+    return DagFiles(valid=valid, broken=broken, broken_spec=broken_spec, sensors=sensors)
 
 
 def _dag_file(what: str, spec: Path) -> str:
