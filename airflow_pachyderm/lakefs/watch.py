@@ -23,7 +23,9 @@ from airflow_pachyderm.lakefs.errors import LakeFSError, NotFoundError
 log = logging.getLogger(__name__)
 
 DEFAULT_POLL_INTERVAL = 1.0
-MAX_BACKOFF = 30.0
+# Longest wait between two polls while lakeFS does not answer: the resume delay after an
+# outage, against one request per branch per this many seconds during it.
+MAX_BACKOFF = 10.0
 # One poll must not hang a watch: a slow lakeFS counts as an unreachable one.
 POLL_TIMEOUT = 10.0
 

@@ -68,7 +68,8 @@ class PlanOperator(PipelineOperator):
     def execute(self, context: Any) -> list[dict[str, Any]]:
         params = context.get("params") or {}
         dag_run = context["dag_run"]
-        run_type = str(getattr(dag_run, "run_type", ""))
+        # An enum whose str() differs between Airflow's models and the task SDK's: use value.
+        run_type = str(getattr(dag_run.run_type, "value", dag_run.run_type) or "")
         try:
             request = JobRequest(
                 dag_id=dag_run.dag_id,

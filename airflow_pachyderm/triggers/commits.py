@@ -168,15 +168,15 @@ class LakeFSCommitEventTrigger(BaseEventTrigger):
             # again after the event, the same commit is not reported twice.
             await self._remember(head)
             reported = head
+            first, catching_up = catching_up, False
             if not info.parents:
                 log.info("%s@%s: %s is the repository's first, empty commit", self.repo,
                          self.branch, head)
                 continue
-            if announced_by_pipeline(info) and not catching_up:
+            if announced_by_pipeline(info) and not first:
                 log.info("%s@%s: %s is a pipeline output commit, announced by its job",
                          self.repo, self.branch, head)
                 continue
-            catching_up = False
             log.info("%s@%s: new commit %s by %s", self.repo, self.branch, head, info.committer)
             yield TriggerEvent(info.to_payload())
 
