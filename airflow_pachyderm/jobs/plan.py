@@ -115,10 +115,11 @@ def resolve_inputs(
     pinned: list[InputCommit] = []
     for pfs in spec.pfs_inputs():
         pin = request.input_commits.get(pfs.name, "")
-        commit = _resolve(client, pfs.name, pfs.repo, pin or pfs.branch)
-        pinned.append(InputCommit(pfs.name, pfs.repo, commit, "" if pin else pfs.branch, pin))
+        repo = pfs.lakefs_repo
+        commit = _resolve(client, pfs.name, repo, pin or pfs.branch)
+        pinned.append(InputCommit(pfs.name, repo, commit, "" if pin else pfs.branch, pin))
     for cron in spec.cron_inputs():
-        repo = cron_repo(spec.name, cron.name)
+        repo = cron_repo(spec.output_repo, cron.name)
         pin = request.input_commits.get(cron.name, "")
         new_tick = write_ticks and not pin and (
             request.scheduled or not client.repository_exists(repo)
