@@ -107,9 +107,7 @@ def test_params_with_defaults_and_descriptions(dags: dict) -> None:
     for name in ("input_commits", "output_branch", "reprocess"):
         assert params.get_param(name).description
     assert set(params.get_param("input_commits").schema["properties"]) == {
-        "attributes",
-        "model",
-        "code",
+        "attributes", "model", "code"
     }
     assert params.get_param("reprocess").schema["examples"] == ["changed", "all", "failed"]
     params.validate()
