@@ -178,7 +178,7 @@ def _timetable(spec: PipelineSpec) -> Any:
 
 def params_for(spec: PipelineSpec) -> dict[str, Param]:
     """Run parameters shown in the trigger form: pin inputs, pick the output, reprocess."""
-    names = {pfs.name: f"{pfs.lakefs_repo}@{pfs.branch}" for pfs in spec.pfs_inputs()}
+    names = {spec.input_key(pfs): f"{pfs.lakefs_repo}@{pfs.branch}" for pfs in spec.pfs_inputs()}
     return {
         "input_commits": Param(
             {},

@@ -41,7 +41,7 @@ def _convert(spec: PipelineSpec, node: Input, commits: Mapping[str, str]) -> Inp
             name=pfs.name,
             repo=pfs.lakefs_repo,
             branch=pfs.branch,
-            commit=commits[pfs.name],
+            commit=commits[spec.input_key(pfs)],
             glob=pfs.glob,
             join_on=pfs.join_on,
             outer_join=pfs.outer_join,

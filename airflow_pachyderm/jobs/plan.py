@@ -105,7 +105,7 @@ def resolve_inputs(
     A cron input gets a new tick commit when the run is a scheduled one; other runs, and
     dry runs (``write_ticks`` false), read its latest tick.
     """
-    names = [pfs.name for pfs in spec.pfs_inputs()] + [c.name for c in spec.cron_inputs()]
+    names = [spec.input_key(p) for p in spec.pfs_inputs()] + [c.name for c in spec.cron_inputs()]
     unknown = sorted(set(request.input_commits) - set(names))
     if unknown:
         raise JobInputError(
@@ -114,10 +114,10 @@ def resolve_inputs(
         )
     pinned: list[InputCommit] = []
     for pfs in spec.pfs_inputs():
-        pin = request.input_commits.get(pfs.name, "")
-        repo = pfs.lakefs_repo
-        commit = _resolve(client, pfs.name, repo, pin or pfs.branch)
-        pinned.append(InputCommit(pfs.name, repo, commit, "" if pin else pfs.branch, pin))
+        key, repo = spec.input_key(pfs), pfs.lakefs_repo
+        pin = request.input_commits.get(key, "")
+        commit = _resolve(client, key, repo, pin or pfs.branch)
+        pinned.append(InputCommit(key, repo, commit, "" if pin else pfs.branch, pin))
     for cron in spec.cron_inputs():
         repo = cron_repo(spec.output_repo, cron.name)
         pin = request.input_commits.get(cron.name, "")

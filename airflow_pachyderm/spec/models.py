@@ -1030,6 +1030,22 @@ class PipelineSpec(SpecModel):
         """The cron inputs, in spec order."""
         return [node.cron for _, node in self.input.walk() if node.cron is not None]
 
+    def input_key(self, pfs: PFSInput) -> str:
+        """The name a pfs input's commit goes by in a job, its pins and its provenance.
+
+        The input's name, unless another input of a union shares the name but reads another
+        repo or branch (Pachyderm's union of ``images`` from two projects): then
+        ``<name>@<lakeFS repo>/<branch>``, so that each keeps its own commit.
+        """
+        others = {
+            (other.lakefs_repo, other.branch)
+            for other in self.pfs_inputs()
+            if other.name == pfs.name
+        }
+        if len(others) <= 1:
+            return pfs.name
+        return f"{pfs.name}@{pfs.lakefs_repo}/{pfs.branch}"
+
     def input_repos(self) -> list[tuple[str, str]]:
         """Distinct (lakeFS repo, branch) pairs read by the pipeline, in spec order."""
         return list(dict.fromkeys((pfs.lakefs_repo, pfs.branch) for pfs in self.pfs_inputs()))
