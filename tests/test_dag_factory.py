@@ -225,7 +225,8 @@ def test_pachyderm_names_become_lakefs_assets_and_warnings_are_logged(caplog) ->
     lab = REPO / "tests" / "spec" / "pachyderm" / "lab"
     with caplog.at_level("WARNING", logger="airflow_pachyderm.dag_factory"):
         dags = load_pipelines(lab, {})
-    assert sorted(dags) == ["Group_By_Hospital", "reduce_hospitals", "staging.edges"]
+    assert sorted(dags) == ["Group_By_Hospital", "churn", "reduce_hospitals", "staging.edges"]
+    assert "egress" in dags["churn"].task_ids
     reduce = dags["reduce_hospitals"].timetable.asset_condition.objects
     assert sorted(asset.uri for asset in reduce) == [
         "lakefs://c-parameters/main",

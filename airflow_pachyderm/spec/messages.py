@@ -45,8 +45,6 @@ UNSUPPORTED = {
     "trigger": "branch triggers are not supported: every new commit triggers the pipeline",
     "commit": "pinning an input commit in the spec is not supported: pass it in the DAG "
     "run's `input_commits` param",
-    "sqlDatabase": "only URL egress is supported (s3:// or file://): export the tables from "
-    "there, or load them with a downstream Airflow task",
     "objectStorage": "only URL egress is supported",
     "reprocess": "use `reprocessSpec: every_job` or the DAG run's `reprocess` param",
     "dockerfile": "build the image yourself and set `image:`",

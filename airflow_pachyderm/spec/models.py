@@ -693,20 +693,98 @@ class Resources(SpecModel):
         return value
 
 
-class Egress(SpecModel):
-    """Where the output commit is also copied after each job."""
+class SQLFileFormat(SpecModel):
+    """How the output files of a SQL egress are read."""
+
+    type: Literal["CSV", "JSON"] = Field(
+        description="CSV: comma-separated rows; JSON: one JSON object per line.",
+        json_schema_extra=pachyderm("egress.sqlDatabase.fileFormat.type"),
+    )
+    columns: list[NonEmptyStr] = Field(
+        default_factory=list,
+        description="CSV: the files start with a header naming these columns; JSON: the keys "
+        "to read. Empty: CSV rows hold every column of the table, in table order (no header), "
+        "JSON objects are read by the table's column names.",
+        json_schema_extra=pachyderm("egress.sqlDatabase.fileFormat.columns"),
+    )
+
+
+class SQLSecret(SpecModel):
+    """Where the database password comes from."""
+
+    name: NonEmptyStr = Field(
+        description="Airflow variable holding a JSON object, as a Kubernetes secret holds keys.",
+        json_schema_extra=pachyderm("egress.sqlDatabase.secret.name"),
+    )
+    key: NonEmptyStr = Field(
+        description="Entry of that JSON object holding the password, e.g. "
+        "PACHYDERM_SQL_PASSWORD.",
+        json_schema_extra=pachyderm("egress.sqlDatabase.secret.key"),
+    )
+
+
+class SQLDatabaseEgress(SpecModel):
+    """Load the output commit into database tables: each top-level directory of the output is
+    a table, its files are rows. Every table written is emptied first, all in one
+    transaction, as Pachyderm does."""
 
     url: NonEmptyStr = Field(
+        description="Database URL without the password, e.g. "
+        "'postgres://user@host:5432/db' or 'sqlite:////data/out.db' (any SQLAlchemy "
+        "dialect installed on the workers; postgres:// means postgresql://).",
+        json_schema_extra=pachyderm("egress.sqlDatabase.url"),
+    )
+    file_format: SQLFileFormat = Field(
+        description="How the files are read.",
+        json_schema_extra=pachyderm("egress.sqlDatabase.fileFormat"),
+    )
+    secret: SQLSecret = Field(
+        description="Where the password comes from.",
+        json_schema_extra=pachyderm("egress.sqlDatabase.secret"),
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _has_scheme(cls, value: str) -> str:
+        if not re.match(r"^[a-z][a-z0-9+]*://", value):
+            raise spec_error(
+                f"sqlDatabase URL {value!r} needs a scheme, e.g. 'postgres://user@host/db'"
+            )
+        return value
+
+
+class Egress(SpecModel):
+    """Where the output commit is also copied after each job: exactly one of URL and
+    sqlDatabase."""
+
+    url: NonEmptyStr | None = Field(
+        None,
         alias="URL",
         validation_alias=AliasChoices("URL", "url"),
         description="Destination URL: s3://bucket/prefix (through the Airflow AWS connection) "
         "or file:///absolute/directory.",
         json_schema_extra=pachyderm("egress.URL"),
     )
+    sql_database: SQLDatabaseEgress | None = Field(
+        None,
+        description="Load the output files into database tables instead.",
+        json_schema_extra=pachyderm("egress.sqlDatabase"),
+    )
+
+    @model_validator(mode="after")
+    def _one_destination(self) -> Egress:
+        if (self.url is None) == (self.sql_database is None):
+            raise spec_error(
+                "egress needs exactly one of URL (s3://bucket/prefix or file:///directory) "
+                "and sqlDatabase"
+            )
+        return self
 
     @field_validator("url")
     @classmethod
-    def _has_scheme(cls, value: str) -> str:
+    def _has_scheme(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
         if not re.match(r"^[a-z][a-z0-9+.-]*://\S+$", value):
             raise spec_error(f"egress URL {value!r} needs a scheme, e.g. 's3://bucket/prefix'")
         scheme = value.split("://", 1)[0]

@@ -31,6 +31,9 @@ from airflow_pachyderm.spec.models import (
     PipelineSpec,
     Resources,
     Secret,
+    SQLDatabaseEgress,
+    SQLFileFormat,
+    SQLSecret,
     Transform,
 )
 
@@ -48,6 +51,9 @@ SECTIONS: list[tuple[str, str, type[BaseModel]]] = [
     ("resourceRequests / resourceLimits", "resourceLimits", Resources),
     ("resourceLimits.gpu", "resourceLimits.gpu", GPU),
     ("egress", "egress", Egress),
+    ("egress.sqlDatabase", "egress.sqlDatabase", SQLDatabaseEgress),
+    ("egress.sqlDatabase.fileFormat", "egress.sqlDatabase.fileFormat", SQLFileFormat),
+    ("egress.sqlDatabase.secret", "egress.sqlDatabase.secret", SQLSecret),
     ("airflow", "airflow", AirflowSettings),
 ]
 
@@ -127,6 +133,14 @@ pressure); Docker reserves nothing ahead and schedules nothing, so a request onl
 contended containers share a host. `gpu` (limits or requests) is a Docker device request for
 that many NVIDIA GPUs; a daemon without a GPU runtime fails the job with a message saying so.
 `disk` is refused: Docker cannot cap what a container writes to `/pfs/out`, a host directory.
+
+**Egress.** `egress.URL` copies the output commit to `s3://` or `file://`.
+`egress.sqlDatabase` loads it into database tables as Pachyderm does: each top-level
+directory of the output is a table, its files are CSV rows (with a header naming
+`fileFormat.columns` when given) or JSON lines; in one transaction every table written is
+emptied and refilled. The URL is a SQLAlchemy URL (`postgres://` is accepted for
+`postgresql://`; the workers need the dialect's driver) and the password is entry `key` of
+the Airflow variable `secret.name`, a JSON object as a Kubernetes secret would be.
 
 **Every other field does what it says.** `acceptReturnCode` exit codes count as success
 (outputs kept; a timeout still fails), `errCmd` gets `errStdin` on its standard input.

@@ -69,3 +69,12 @@ def test_mounted_variable_must_be_a_json_object_of_file_names(monkeypatch, value
     monkeypatch.setenv("AIRFLOW_VAR_BAD", value)
     with pytest.raises(ValueError, match="must be a JSON object of file name -> value"):
         resolve_secret_files([Secret(name="bad", mount_path="/secrets/bad")])
+
+
+def test_sql_egress_password_from_a_json_variable(monkeypatch) -> None:
+    from airflow_pachyderm.operators.egress import sql_password
+
+    monkeypatch.setenv("AIRFLOW_VAR_ANALYTICS_DB", json.dumps({"PACHYDERM_SQL_PASSWORD": "pw"}))
+    assert sql_password("analytics_db", "PACHYDERM_SQL_PASSWORD") == "pw"
+    with pytest.raises(ValueError, match="must be a JSON object with the entry 'OTHER'"):
+        sql_password("analytics_db", "OTHER")

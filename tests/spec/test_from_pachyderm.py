@@ -123,6 +123,23 @@ def test_missing_image_units_and_resources() -> None:
     assert reduce.transform.err_stdin == ["exit 0"]
 
 
+def test_sql_database_egress() -> None:
+    churn = load_graph(LAB).specs["churn"]
+    assert churn.egress is not None and churn.egress.url is None
+    sql = churn.egress.sql_database
+    assert sql is not None
+    assert (sql.url, sql.file_format.type, sql.file_format.columns) == (
+        "postgres://reporter@db.internal:5432/analytics",
+        "CSV",
+        ["customer", "churn"],
+    )
+    assert (sql.secret.name, sql.secret.key) == ("analytics_db", "PACHYDERM_SQL_PASSWORD")
+    with pytest.raises(SpecErrors, match="egress needs exactly one of URL"):
+        PipelineSpec.from_dict(
+            {**churn.to_dict(), "egress": {**churn.to_dict()["egress"], "URL": "s3://b/p"}}
+        )
+
+
 def test_file_secrets_and_env_secrets() -> None:
     edges = load_graph(LAB).specs["staging/edges"]
     assert [(s.name, s.key, s.env_var, s.mount_path) for s in edges.transform.secrets] == [
