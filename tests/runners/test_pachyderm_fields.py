@@ -191,3 +191,20 @@ def test_file_secrets_are_read_only_private_and_masked(harness) -> None:
         for name in names:
             with open(os.path.join(root, name), "rb") as fh:
                 assert b"s3cr3t-value" not in fh.read(), os.path.join(root, name)
+
+
+def test_accept_return_code_with_datum_batching(harness) -> None:
+    code = """
+        import json, os, sys
+        for line in open(os.environ["PACH_DATUMS_FILE"]):
+            datum = json.loads(line)
+            open(os.path.join(datum["out"], "seen.txt"), "w").write(datum["datum_id"])
+        sys.exit(3)
+    """
+    spec = spec_of({"cmd": py(code), "acceptReturnCode": [3]}, datumBatching=True)
+    datums = [harness.datum(f"d{i}", {("raw-data", f"f{i}"): str(i)}) for i in range(2)]
+    results = run(harness, spec, datums).datums
+    assert [(r.status, (r.output_dir / "seen.txt").read_text()) for r in results] == [
+        ("success", "d0"),
+        ("success", "d1"),
+    ]
