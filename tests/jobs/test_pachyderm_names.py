@@ -95,3 +95,46 @@ def test_pachyderm_names_projects_and_union_of_one_name(lakefs, driver) -> None:
     assert meta[f"pachyderm.input.photos@{staging}/main"] == f"{staging}@{heads[staging]}"
     assert meta[f"pachyderm.input.photos@{default}/main"] == f"{default}@{heads[default]}"
     assert Provenance.from_metadata(meta).pipeline == f"Names_{tag}"
+
+
+def test_file_secrets_reach_the_job_container_but_never_the_commit(lakefs, driver) -> None:
+    from jobkit import unique
+
+    from airflow_pachyderm.jobs.process import process_batch
+    from airflow_pachyderm.runners.docker import DockerRunner
+
+    data = make_repo(lakefs, {"a.txt": b"x"}, "data")
+    check = (
+        "import hashlib; v = open('/secrets/db/password').read(); "
+        "open('/pfs/out/digest', 'w').write(hashlib.sha256(v.encode()).hexdigest()); print(v)"
+    )
+    spec = PipelineSpec.from_dict(
+        {
+            "pipeline": {"name": unique("secret_files")},
+            "input": {"pfs": {"repo": data, "glob": "/*"}},
+            "transform": {
+                "image": "airflow-pachyderm/python:latest",
+                "cmd": ["python3", "-c", check],
+                "secrets": [{"name": "db", "mountPath": "/secrets/db"}],
+            },
+        }
+    )
+    run_id = "secret-run"
+    _, batches = driver.plan(spec, run_id)
+    lines: list[str] = []
+    for batch in batches:
+        process_batch(
+            lakefs, spec, batch, DockerRunner(), workdir=driver.workdir / "s",
+            cache=driver.cache, secret_files={"/secrets/db": {"password": "tops3cret"}},
+            log_line=lines.append,
+        )
+    result = driver.commit(spec, run_id)
+    import hashlib
+
+    digest = lakefs.read_bytes(result.repo, result.commit, "digest").decode()
+    assert digest == hashlib.sha256(b"tops3cret").hexdigest()
+    meta = lakefs.get_commit(result.repo, result.commit).metadata
+    assert not any("tops3cret" in value for value in meta.values())
+    # The container printed the value: the job log shows it masked.
+    assert any(line.endswith("***") for line in lines), lines
+    assert not any("tops3cret" in line for line in lines)
