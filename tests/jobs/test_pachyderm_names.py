@@ -6,12 +6,15 @@ repositories, the container sees the names as written, provenance keeps them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 
-from jobkit import make_repo
+from jobkit import make_repo, unique
 
+from airflow_pachyderm.jobs.process import process_batch
 from airflow_pachyderm.lakefs.provenance import Provenance
+from airflow_pachyderm.runners.docker import DockerRunner
 from airflow_pachyderm.spec.models import PipelineSpec
 
 REPORT = """
@@ -98,11 +101,6 @@ def test_pachyderm_names_projects_and_union_of_one_name(lakefs, driver) -> None:
 
 
 def test_file_secrets_reach_the_job_container_but_never_the_commit(lakefs, driver) -> None:
-    from jobkit import unique
-
-    from airflow_pachyderm.jobs.process import process_batch
-    from airflow_pachyderm.runners.docker import DockerRunner
-
     data = make_repo(lakefs, {"a.txt": b"x"}, "data")
     check = (
         "import hashlib; v = open('/secrets/db/password').read(); "
@@ -129,8 +127,6 @@ def test_file_secrets_reach_the_job_container_but_never_the_commit(lakefs, drive
             log_line=lines.append,
         )
     result = driver.commit(spec, run_id)
-    import hashlib
-
     digest = lakefs.read_bytes(result.repo, result.commit, "digest").decode()
     assert digest == hashlib.sha256(b"tops3cret").hexdigest()
     meta = lakefs.get_commit(result.repo, result.commit).metadata
