@@ -17,6 +17,7 @@ A spec with errors makes the DAG file fail to import with the ``FILE:LINE:COL`` 
 
 from __future__ import annotations
 
+import logging
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -35,8 +36,10 @@ from airflow.sdk import (
 
 from airflow_pachyderm.spec.checking import load_graph
 from airflow_pachyderm.spec.cron import every_seconds
+from airflow_pachyderm.spec.errors import format_warning
 from airflow_pachyderm.spec.models import Input, PipelineSpec
 
+log = logging.getLogger(__name__)
 ASSET_GROUP = "lakefs"
 # Cron-scheduled pipelines start from here; with catchup=False no past run is created.
 START_DATE = datetime(2024, 1, 1, tzinfo=timezone.utc)
@@ -102,6 +105,9 @@ def load_pipelines(
     interval = default_poll_interval() if poll_interval is None else float(poll_interval)
     dags: dict[str, DAG] = {}
     for name in graph.topological_order():
+        for warning in graph.specs[name].warnings:
+            # Never silent: a Pachyderm key without effect here shows in the parse log.
+            log.warning("%s", format_warning(warning))
         dag = build_dag(
             graph.specs[name], lakefs_conn_id=lakefs_conn_id, poll_interval=interval
         )
@@ -239,7 +245,7 @@ def _timetable(spec: PipelineSpec) -> Any:
 
 def params_for(spec: PipelineSpec) -> dict[str, Param]:
     """Run parameters shown in the trigger form: pin inputs, pick the output, reprocess."""
-    names = {pfs.name: f"{pfs.repo}@{pfs.branch}" for pfs in spec.pfs_inputs()}
+    names = {spec.input_key(pfs): f"{pfs.lakefs_repo}@{pfs.branch}" for pfs in spec.pfs_inputs()}
     return {
         "input_commits": Param(
             {},
@@ -280,7 +286,7 @@ def doc_md(spec: PipelineSpec) -> str:
         lines += [spec.description, ""]
     lines += ["A new commit on any of these input branches starts a run:", ""]
     lines += [
-        f"- `{pfs.name}`: `lakefs://{pfs.repo}/{pfs.branch}`, glob `{pfs.glob}`"
+        f"- `{pfs.name}`: `lakefs://{pfs.lakefs_repo}/{pfs.branch}`, glob `{pfs.glob}`"
         for pfs in spec.pfs_inputs()
     ]
     lines += [f"- `{cron.name}`: schedule `{cron.spec}`" for cron in spec.cron_inputs()]
@@ -305,7 +311,7 @@ def doc_md(spec: PipelineSpec) -> str:
 
 def _tree(node: Input, prefix: str = "", last: bool = True, root: bool = True) -> list[str]:
     if node.pfs is not None:
-        label = f"pfs {node.pfs.name}: {node.pfs.repo}@{node.pfs.branch} {node.pfs.glob}"
+        label = f"pfs {node.pfs.name}: {node.pfs.lakefs_repo}@{node.pfs.branch} {node.pfs.glob}"
         if node.pfs.join_on:
             label += f" joinOn {node.pfs.join_on}"
         if node.pfs.group_by:

@@ -235,3 +235,31 @@ def test_egress_is_its_own_task_after_commit(tmp_path) -> None:
     egress = dag.get_task("egress")
     assert egress.upstream_task_ids == {"commit"}
     assert egress.downstream_task_ids == set()
+
+
+def test_pachyderm_names_become_lakefs_assets_and_warnings_are_logged(caplog) -> None:
+    lab = REPO / "tests" / "spec" / "pachyderm" / "lab"
+    with caplog.at_level("WARNING", logger="airflow_pachyderm.dag_factory"):
+        dags = load_pipelines(lab, {})
+    assert sorted(dags) == ["Group_By_Hospital", "churn", "reduce_hospitals", "staging.edges"]
+    assert "egress" in dags["churn"].task_ids
+    reduce = dags["reduce_hospitals"].timetable.asset_condition.objects
+    assert sorted(asset.uri for asset in reduce) == [
+        "lakefs://c-parameters/main",
+        "lakefs://group-by-hospital/main",
+    ]
+    # The upstream pipeline's publish task reports the same asset.
+    publish = dags["Group_By_Hospital"].get_task("publish")
+    assert [outlet.uri for outlet in publish.outlets] == ["lakefs://group-by-hospital/main"]
+    edges = dags["staging.edges"].timetable.asset_condition.objects
+    assert sorted(asset.uri for asset in edges) == [
+        "lakefs://images/main",
+        "lakefs://staging-images/main",
+    ]
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert (
+        "group_by_hospital.pipeline.json:29:3: warning: autoscaling: autoscaling configures "
+        "Kubernetes and has no effect here" in logged
+    )
+    assert "warning: transform: no image: the transform runs on the default image" in logged
+    assert "edges.pipeline.json:20:5: warning: transform.imagePullSecrets" in logged

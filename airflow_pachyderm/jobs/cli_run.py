@@ -153,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _input_names(spec) -> set[str]:
-    return {p.name for p in spec.pfs_inputs()} | {c.name for c in spec.cron_inputs()}
+    return {spec.input_key(p) for p in spec.pfs_inputs()} | {c.name for c in spec.cron_inputs()}
 
 
 def _run_dags(selected, pins, output_branch, reprocess, conn_id) -> tuple[int, list[str]]:

@@ -21,9 +21,12 @@ from airflow_pachyderm.spec.models import Input, PipelineSpec
 _COMBINATORS = {"cross": CrossInput, "union": UnionInput, "join": JoinInput, "group": GroupInput}
 
 
-def cron_repo(pipeline: str, input_name: str) -> str:
-    """The repository holding the ticks of a cron input (Pachyderm: ``<pipeline>_<name>``)."""
-    return f"{pipeline}-cron-{input_name.lower().replace('_', '-')}"[:63]
+def cron_repo(output_repo: str, input_name: str) -> str:
+    """The repository holding the ticks of a cron input (Pachyderm: ``<pipeline>_<name>``).
+
+    :param output_repo: the pipeline's output lakeFS repository (its mapped name).
+    """
+    return f"{output_repo}-cron-{input_name.lower().replace('_', '-')}"[:63]
 
 
 def input_tree(spec: PipelineSpec, commits: Mapping[str, str]) -> InputTree:
@@ -36,9 +39,9 @@ def _convert(spec: PipelineSpec, node: Input, commits: Mapping[str, str]) -> Inp
         pfs = node.pfs
         return PfsInput(
             name=pfs.name,
-            repo=pfs.repo,
+            repo=pfs.lakefs_repo,
             branch=pfs.branch,
-            commit=commits[pfs.name],
+            commit=commits[spec.input_key(pfs)],
             glob=pfs.glob,
             join_on=pfs.join_on,
             outer_join=pfs.outer_join,
@@ -50,7 +53,7 @@ def _convert(spec: PipelineSpec, node: Input, commits: Mapping[str, str]) -> Inp
         cron = node.cron
         return CronInput(
             name=cron.name,
-            repo=cron_repo(spec.name, cron.name),
+            repo=cron_repo(spec.output_repo, cron.name),
             commit=commits[cron.name],
             spec=cron.spec,
             overwrite=cron.overwrite,
@@ -66,6 +69,7 @@ def transform_spec(spec: PipelineSpec, image_id: str = "") -> TransformSpec:
     """How the runner starts the user's code; ``image_id`` pins the image the plan saw."""
     transform = spec.transform
     limits = spec.resource_limits
+    requests = spec.resource_requests
     return TransformSpec(
         image=image_id or transform.image,
         cmd=list(transform.cmd),
@@ -74,9 +78,14 @@ def transform_spec(spec: PipelineSpec, image_id: str = "") -> TransformSpec:
         working_dir=transform.working_dir,
         user=transform.user,
         err_cmd=list(transform.err_cmd or []),
+        err_stdin=list(transform.err_stdin or []),
+        accept_return_codes=tuple(transform.accept_return_code),
         network=transform.network,
         cpu_limit=float(limits.cpu) if limits and limits.cpu else None,
         memory_limit_bytes=int(limits.memory) if limits and limits.memory else None,
+        cpu_request=float(requests.cpu) if requests and requests.cpu else None,
+        memory_request_bytes=int(requests.memory) if requests and requests.memory else None,
+        gpus=spec.gpus,
         datum_timeout_s=float(spec.datum_timeout) if spec.datum_timeout else None,
         datum_tries=spec.datum_tries,
         datum_batching=spec.datum_batching,

@@ -129,7 +129,7 @@ def resolve_inputs(
     A cron input gets a new tick commit when the run is a scheduled one; other runs, and
     dry runs (``write_ticks`` false), read its latest tick.
     """
-    names = [pfs.name for pfs in spec.pfs_inputs()] + [c.name for c in spec.cron_inputs()]
+    names = [spec.input_key(p) for p in spec.pfs_inputs()] + [c.name for c in spec.cron_inputs()]
     unknown = sorted(set(request.input_commits) - set(names))
     if unknown:
         raise JobInputError(
@@ -138,17 +138,18 @@ def resolve_inputs(
         )
     pinned: list[InputCommit] = []
     for pfs in spec.pfs_inputs():
-        pin = request.input_commits.get(pfs.name, "")
-        event = request.event_commits.get(branch_uri(pfs.repo, pfs.branch), "")
+        key, repo = spec.input_key(pfs), pfs.lakefs_repo
+        pin = request.input_commits.get(key, "")
+        event = request.event_commits.get(branch_uri(repo, pfs.branch), "")
         if pin:
-            commit = _resolve(client, pfs.name, pfs.repo, pin)
+            commit = _resolve(client, key, repo, pin)
         elif event:
-            commit = _resolve(client, pfs.name, pfs.repo, event)
+            commit = _resolve(client, key, repo, event)
         else:
-            commit = _head_at(client, pfs.name, pfs.repo, pfs.branch, request.pinned_at)
-        pinned.append(InputCommit(pfs.name, pfs.repo, commit, "" if pin else pfs.branch, pin))
+            commit = _head_at(client, key, repo, pfs.branch, request.pinned_at)
+        pinned.append(InputCommit(key, repo, commit, "" if pin else pfs.branch, pin))
     for cron in spec.cron_inputs():
-        repo = cron_repo(spec.name, cron.name)
+        repo = cron_repo(spec.output_repo, cron.name)
         pin = request.input_commits.get(cron.name, "")
         new_tick = write_ticks and not pin and (
             request.scheduled or not client.repository_exists(repo)

@@ -109,6 +109,7 @@ def process_batch(
     runner: BatchRunner,
     *,
     secrets_env: Mapping[str, str] | None = None,
+    secret_files: Mapping[str, Mapping[str, str]] | None = None,
     workdir: Path,
     cache: ContentCache | None = None,
     log_line: Callable[[str], None] = log.info,
@@ -126,7 +127,8 @@ def process_batch(
     )
     cache = cache or ContentCache(default_cache_dir() / "objects")
     commits = {item.name: item.commit for item in plan.inputs}
-    names = sorted({leaf.name for leaf in leaf_inputs(input_tree(spec, commits))})
+    leaves = leaf_inputs(input_tree(spec, commits))
+    names = sorted({leaf.name for leaf in leaves})
     workdir.mkdir(parents=True, exist_ok=True)
     # Fetch each distinct file once (a model shared by every datum too), in parallel;
     # linking datums to the cached files is then local work.
@@ -140,7 +142,9 @@ def process_batch(
         job_id=plan.job_id,
         pipeline=spec.name,
         secrets_env=dict(secrets_env or {}),
-        input_commits=commits,
+        secret_files={path: dict(files) for path, files in (secret_files or {}).items()},
+        # By input name, as the container sees them (a datum's own commits come per file).
+        input_commits={leaf.name: leaf.commit for leaf in leaves},
         workdir=workdir,
         log=log_line,
         batch=str(batch.index),

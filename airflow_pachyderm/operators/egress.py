@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import IO, Any
 from urllib.parse import urlparse
@@ -10,6 +11,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 from airflow_pachyderm.jobs.egress import FileSink, Sink, mirror_commit, scheme_of
 from airflow_pachyderm.operators._common import PipelineOperator
+from airflow_pachyderm.spec.models import SQLDatabaseEgress
 
 
 class EgressOperator(PipelineOperator):
@@ -44,12 +46,49 @@ class EgressOperator(PipelineOperator):
             raise AirflowSkipException("the pipeline has no egress")
         if self.output_branch(context) != self.spec.output_branch:
             raise AirflowSkipException("side-branch runs are not exported")
+        if egress.sql_database is not None:
+            return self._to_sql(egress.sql_database)
         url = egress.url
+        assert url is not None  # the spec has exactly one of URL and sqlDatabase
         sink: Sink = FileSink(url) if scheme_of(url) == "file" else S3Sink(url, self.aws_conn_id)
         written, deleted = mirror_commit(self.hook(), self.spec.output_repo, self.commit, sink)
         self.log.info("egress: %d files of %s@%s copied to %s, %d removed there", written,
                       self.spec.output_repo, self.commit, url, deleted)
         return written
+
+
+    def _to_sql(self, target: SQLDatabaseEgress) -> int:
+        from airflow.sdk.log import mask_secret
+
+        from airflow_pachyderm.jobs.egress_sql import export_to_sql
+
+        password = sql_password(target.secret.name, target.secret.key)
+        mask_secret(password)
+        rows = export_to_sql(
+            self.hook(), self.spec.output_repo, self.commit, target.url, password,
+            target.file_format.type, list(target.file_format.columns),
+        )
+        for table, count in rows.items():
+            self.log.info("egress: table %s now holds %d rows of %s@%s", table, count,
+                          self.spec.output_repo, self.commit)
+        return sum(rows.values())
+
+
+def sql_password(variable: str, key: str) -> str:
+    """Entry ``key`` of the Airflow variable ``variable``, a JSON object (a Kubernetes secret's
+    shape). :raises ValueError: the variable is not such an object or lacks the key."""
+    from airflow.sdk import Variable
+
+    try:
+        entries = json.loads(Variable.get(variable))
+    except ValueError:
+        entries = None
+    if not isinstance(entries, dict) or key not in entries:
+        raise ValueError(
+            f"egress.sqlDatabase.secret: the Airflow variable {variable!r} must be a JSON "
+            f"object with the entry {key!r} (the database password)"
+        )
+    return str(entries[key])
 
 
 class S3Sink:

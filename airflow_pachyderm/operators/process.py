@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -52,6 +53,7 @@ class ProcessBatchOperator(PipelineOperator):
             raise ValueError("ProcessBatchOperator needs a batch (from the plan task)")
         batch = BatchRef.from_xcom(self.batch)
         secrets = resolve_secrets(self.spec.transform.secrets)
+        secret_files = resolve_secret_files(self.spec.transform.secrets)
         # A crashed earlier try may have left its container behind.
         cleanup_job_containers(batch.job_id, batch=str(batch.index))
         hook = self.hook()
@@ -63,6 +65,7 @@ class ProcessBatchOperator(PipelineOperator):
                     batch,
                     DockerRunner(docker_conn_id=self.docker_conn_id),
                     secrets_env=secrets,
+                    secret_files=secret_files,
                     workdir=Path(tmp),
                     log_line=self.log_line,
                 )
@@ -96,20 +99,73 @@ def resolve_secrets(secrets: list[Secret]) -> dict[str, str]:
 
     Every value is registered with Airflow's secrets masker before it can reach a log.
     """
-    from airflow.sdk import BaseHook, Variable
     from airflow.sdk.log import mask_secret
 
     env: dict[str, str] = {}
     for secret in secrets:
-        if secret.key is None:
-            value = Variable.get(secret.name)
-        else:
-            conn = BaseHook.get_connection(secret.name)
-            value = _connection_field(conn, secret.key, secret.name)
-        value = "" if value is None else str(value)
+        if secret.env_var is None:
+            continue
+        value = _secret_value(secret)
         mask_secret(value, secret.env_var)
         env[secret.env_var] = value
     return env
+
+
+def resolve_secret_files(secrets: list[Secret]) -> dict[str, dict[str, str]]:
+    """Secrets with ``mount_path``: container directory -> {file name: value}.
+
+    With ``key`` the file is named after the key (``extra.<x>``: ``x``) and holds that field
+    of the Airflow connection ``name``; without it the Airflow variable ``name`` must be a
+    JSON object, one file per entry (the shape of a Kubernetes secret). Every value is
+    registered with Airflow's secrets masker.
+
+    :raises ValueError: a variable that is not a JSON object of strings, or a file name with
+        '/' in it.
+    """
+    from airflow.sdk.log import mask_secret
+
+    files: dict[str, dict[str, str]] = {}
+    for secret in secrets:
+        if secret.mount_path is None:
+            continue
+        if secret.key is not None:
+            entries = {secret.key.removeprefix("extra."): _secret_value(secret)}
+        else:
+            entries = _variable_entries(secret.name)
+        for file_name, value in entries.items():
+            mask_secret(value, file_name)
+        files.setdefault(secret.mount_path, {}).update(entries)
+    return files
+
+
+def _secret_value(secret: Secret) -> str:
+    from airflow.sdk import BaseHook, Variable
+
+    if secret.key is None:
+        value = Variable.get(secret.name)
+    else:
+        conn = BaseHook.get_connection(secret.name)
+        value = _connection_field(conn, secret.key, secret.name)
+    return "" if value is None else str(value)
+
+
+def _variable_entries(name: str) -> dict[str, str]:
+    from airflow.sdk import Variable
+
+    problem = (
+        f"secret {name!r} is mounted without `key`, so the Airflow variable {name!r} must be "
+        'a JSON object of file name -> value, e.g. {"user": "...", "password": "..."}'
+    )
+    try:
+        entries = json.loads(Variable.get(name))
+    except ValueError:
+        raise ValueError(problem) from None
+    if not isinstance(entries, dict) or not entries:
+        raise ValueError(problem)
+    for file_name in entries:
+        if not file_name or "/" in file_name or file_name in (".", ".."):
+            raise ValueError(f"{problem}; {file_name!r} cannot be a file name")
+    return {file_name: "" if v is None else str(v) for file_name, v in entries.items()}
 
 
 def _connection_field(conn: Any, key: str, conn_id: str) -> Any:

@@ -32,9 +32,17 @@ class TransformSpec:
     # "uid:gid" or a user name known in the image; None means a non-root default.
     user: str | None = None
     err_cmd: Sequence[str] = ()
+    err_stdin: Sequence[str] = ()
+    # Exit codes besides 0 that count as success (Pachyderm's acceptReturnCode).
+    accept_return_codes: Sequence[int] = ()
     network: bool = False
     cpu_limit: float | None = None
     memory_limit_bytes: int | None = None
+    # Requests: a CPU weight under contention and a soft memory limit (Docker has no more).
+    cpu_request: float | None = None
+    memory_request_bytes: int | None = None
+    # NVIDIA GPUs through a Docker device request.
+    gpus: int = 0
     datum_timeout_s: float | None = None
     datum_tries: int = 1
     datum_batching: bool = False
@@ -69,6 +77,9 @@ class JobContext:
     pipeline: str
     # Resolved secret values, injected as environment variables and masked in every log line.
     secrets_env: dict[str, str] = field(default_factory=dict)
+    # Secrets as files: container directory -> {file name: value}. Written into the batch's
+    # scratch directory, bind-mounted read-only into that batch's container only, masked too.
+    secret_files: dict[str, dict[str, str]] = field(default_factory=dict)
     # input name -> lakeFS commit id the job reads
     input_commits: dict[str, str] = field(default_factory=dict)
     # Scratch space on the host; the runner creates one private directory per batch in it.

@@ -46,6 +46,7 @@ from airflow_pachyderm.runners.sessions import (
     open_session,
     remove_container,
 )
+from airflow_pachyderm.spec.names import env_alias
 
 if TYPE_CHECKING:
     import docker
@@ -170,20 +171,41 @@ class _BatchRun:
         self.names = names
         self.dir = batch_dir
         self.results_dir = batch_dir / "results"
-        self.mask = SecretMasker(job.secrets_env.values())
+        file_values = [v for files in job.secret_files.values() for v in files.values()]
+        self.mask = SecretMasker([*job.secrets_env.values(), *file_values])
         self.user = spec.user or default_user()
         self.session: Session | None = None
         self._sessions_started = 0
+        self._secret_binds = self._write_secret_files()
 
     # -- container -----------------------------------------------------------------------
+    def _write_secret_files(self) -> dict[str, dict[str, str]]:
+        """Secret files in this batch's scratch directory (mode 0700, removed in close())."""
+        binds: dict[str, dict[str, str]] = {}
+        for index, (mount_path, files) in enumerate(sorted(self.job.secret_files.items())):
+            directory = self.dir / "secrets" / str(index)
+            directory.mkdir(parents=True)
+            for name, value in files.items():
+                path = directory / name
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    fh.write(value)
+                # Readable by the container's user, whoever it is; the batch directory above
+                # is private to this host user, and the mount is read-only.
+                os.chmod(path, 0o444)
+            os.chmod(directory, 0o555)
+            binds[str(directory)] = {"bind": mount_path, "mode": "ro"}
+        return binds
+
     def _config(self, binds: dict[str, dict[str, str]]) -> ContainerConfig:
         env = dict(self.spec.env)
         env.update(self.job.secrets_env)
         env["PACH_JOB_ID"] = self.job.job_id
         env["PPS_PIPELINE_NAME"] = self.job.pipeline
         for name, commit in self.job.input_commits.items():
-            env[f"{name}_COMMIT"] = commit
+            env.update(_input_vars(f"{name}_COMMIT", commit))
         cpus = self.spec.cpu_limit
+        shares = self.spec.cpu_request
         return ContainerConfig(
             image=self.spec.image,
             user=self.user,
@@ -193,10 +215,14 @@ class _BatchRun:
                 PIPELINE_LABEL: self.job.pipeline,
                 BATCH_LABEL: f"{self.job.job_id}/{self.job.batch}",
             },
-            binds=binds,
+            binds={**binds, **self._secret_binds},
             network=self.spec.network,
             nano_cpus=int(cpus * 1e9) if cpus else None,
             mem_limit=self.spec.memory_limit_bytes,
+            # Docker's default weight is 1024 for one CPU's worth of share.
+            cpu_shares=max(2, int(shares * 1024)) if shares else None,
+            mem_reservation=self.spec.memory_request_bytes,
+            gpus=self.spec.gpus,
         )
 
     def _session(self, binds: dict[str, dict[str, str]]) -> Session:
@@ -218,6 +244,8 @@ class _BatchRun:
                 self.session.close()
         finally:
             # Keep only the results; inputs are links into the cache, the rest is scratch.
+            for name in ("secrets",):
+                _remove_tree(self.dir / name)
             for name in ("pfs", "out", "ctl", "batch"):
                 shutil.rmtree(self.dir / name, ignore_errors=True)
 
@@ -237,11 +265,17 @@ class _BatchRun:
         env = {"PACH_DATUM_ID": datum.datum_id}
         for name in datum.input_names():
             root = datum.root_of(name)
-            env[name] = f"{pfs_root}/{name}/{root}" if root else f"{pfs_root}/{name}"
+            path = f"{pfs_root}/{name}/{root}" if root else f"{pfs_root}/{name}"
+            env.update(_input_vars(name, path))
         for file in datum.files:
             if file.commit:
-                env[f"{file.input_name}_COMMIT"] = file.commit
+                env.update(_input_vars(f"{file.input_name}_COMMIT", file.commit))
         return env
+
+    def _succeeded(self, outcome: RunOutcome) -> bool:
+        if outcome.exit_code == 0:
+            return True
+        return not outcome.timed_out and outcome.exit_code in self.spec.accept_return_codes
 
     def _timeout(self, datum_count: int) -> float | None:
         per_datum = self.spec.datum_timeout_s
@@ -317,7 +351,9 @@ class _BatchRun:
                 lines,
             )
             lines.close()
-            if outcome.exit_code == 0:
+            if self._succeeded(outcome):
+                if outcome.exit_code:
+                    lines.note(f"exit code {outcome.exit_code} is accepted (acceptReturnCode)")
                 dest = self.results_dir / f"{index:06d}"
                 try:
                     paths = collect_outputs(datum.datum_id, out)
@@ -329,7 +365,7 @@ class _BatchRun:
                 return DatumResult(
                     datum.datum_id,
                     "success",
-                    0,
+                    outcome.exit_code,
                     tries,
                     dest,
                     paths,
@@ -380,8 +416,9 @@ class _BatchRun:
     ) -> None:
         # Pachyderm's errCmd: if it succeeds, the datum counts as recovered (done, no outputs).
         session = self._session(binds)
+        stdin = "\n".join(self.spec.err_stdin) + "\n" if self.spec.err_stdin else None
         outcome = session.run(
-            list(self.spec.err_cmd), env, self.spec.working_dir, None, self._timeout(1), lines
+            list(self.spec.err_cmd), env, self.spec.working_dir, stdin, self._timeout(1), lines
         )
         lines.close()
         clear_dir(self.dir / "out")
@@ -446,7 +483,7 @@ class _BatchRun:
                 lines,
             )
             lines.close()
-            if outcome.exit_code == 0:
+            if self._succeeded(outcome):
                 return self._collect_batched(out, tries, started, lines)
             if tries < self.spec.datum_tries:
                 lines.note(f"batch failed (exit code {outcome.exit_code}), retrying")
@@ -511,6 +548,23 @@ class _BatchRun:
         if stray:
             lines.note(f"ignored files outside any datum's out directory: {', '.join(stray)}")
         return results
+
+
+def _input_vars(name: str, value: str) -> dict[str, str]:
+    """``name`` = value, and its shell-identifier alias when ``name`` is not one."""
+    alias = env_alias(name)
+    return {name: value} if alias is None else {name: value, alias: value}
+
+
+def _remove_tree(path: Path) -> None:
+    # Secret directories are read-only (0555): make them writable again to delete them.
+    if not path.exists():
+        return
+    for root, dirs, _files in os.walk(path):
+        for name in dirs:
+            os.chmod(os.path.join(root, name), 0o700)
+    os.chmod(path, 0o700)
+    shutil.rmtree(path)
 
 
 def image_identity(image: str, api: docker.APIClient | None = None) -> tuple[str, str]:

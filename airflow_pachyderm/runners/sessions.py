@@ -52,6 +52,9 @@ class ContainerConfig:
     network: bool
     nano_cpus: int | None
     mem_limit: int | None
+    cpu_shares: int | None = None
+    mem_reservation: int | None = None
+    gpus: int = 0
 
 
 class Session(Protocol):
@@ -72,8 +75,19 @@ class Session(Protocol):
 
 def _create(api: docker.APIClient, cfg: ContainerConfig, entrypoint: list[str], binds: dict) -> str:
     import docker.errors
+    import docker.types
 
+    extra: dict = {}
+    if cfg.cpu_shares:
+        extra["cpu_shares"] = cfg.cpu_shares
+    if cfg.mem_reservation:
+        extra["mem_reservation"] = cfg.mem_reservation
+    if cfg.gpus:
+        extra["device_requests"] = [
+            docker.types.DeviceRequest(count=cfg.gpus, capabilities=[["gpu"]])
+        ]
     host_config = api.create_host_config(
+        **extra,
         binds=binds,
         network_mode=None if cfg.network else "none",
         nano_cpus=cfg.nano_cpus,
@@ -316,6 +330,25 @@ def open_session(
     api: docker.APIClient, cfg: ContainerConfig, ctl_dir: Path, prefer_supervisor: bool
 ) -> Session:
     """Start the batch container, with the supervisor when the image can run it."""
+    import docker.errors
+
+    try:
+        return _open(api, cfg, ctl_dir, prefer_supervisor)
+    except docker.errors.APIError as err:
+        text = str(err.explanation or err)
+        if cfg.gpus and ("device driver" in text or "gpu" in text.lower()):
+            raise RunnerError(
+                f"resourceLimits.gpu asks for {cfg.gpus} GPU(s), but the Docker daemon cannot "
+                f"give GPUs to containers ({text}): install the NVIDIA Container Toolkit on "
+                "this worker, run the pipeline on a worker that has it (airflow.pool), or "
+                "remove resourceLimits.gpu"
+            ) from err
+        raise
+
+
+def _open(
+    api: docker.APIClient, cfg: ContainerConfig, ctl_dir: Path, prefer_supervisor: bool
+) -> Session:
     import docker.errors
 
     if prefer_supervisor:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from airflow_pachyderm.spec.cron import every_seconds
 from airflow_pachyderm.spec.models import Input, PipelineSpec
+from airflow_pachyderm.spec.names import env_alias
 
 Path = tuple[str | int, ...]
 
@@ -72,30 +73,36 @@ def _check_key(path: Path, key: str, value: str, glob: str, groups: int) -> Iter
 def _check_unique_names(spec: PipelineSpec) -> Iterator[tuple[Path, str]]:
     # Two inputs may share a name only if they never meet in one datum, i.e. when they are
     # in different branches of a union (Pachyderm's way of treating two repos alike).
+    # Names are compared as the environment variables they become ('c-x' is also 'c_x').
     nodes = dict(spec.input_nodes())
-    seen: dict[str, list[Path]] = {}
+    seen: dict[str, list[tuple[Path, str]]] = {}
     for path, node in nodes.items():
         for kind, leaf in (("pfs", node.pfs), ("cron", node.cron)):
             if leaf is None:
                 continue
+            variable = env_alias(leaf.name) or leaf.name
             clash = next(
                 (
-                    other
-                    for other in seen.get(leaf.name, [])
+                    (other, other_name)
+                    for other, other_name in seen.get(variable, [])
                     if not _union_apart(nodes, path, other)
                 ),
                 None,
             )
-            seen.setdefault(leaf.name, []).append(path)
+            seen.setdefault(variable, []).append((path, leaf.name))
             if clash is None:
                 continue
-            line, _column = spec.locate(clash)
+            line, _column = spec.locate(clash[0])
+            same = clash[1] == leaf.name
+            what = (
+                f"input name {leaf.name!r} is already used (line {line})"
+                if same
+                else f"input names {leaf.name!r} and {clash[1]!r} (line {line}) both give the "
+                f"environment variable {variable!r}"
+            )
             yield (
                 (*path, kind, "name"),
-                (
-                    f"input name {leaf.name!r} is already used (line {line}); inputs of one "
-                    "datum need distinct names: set `name:` on one of them"
-                ),
+                f"{what}; inputs of one datum need distinct names: set `name:` on one of them",
             )
 
 

@@ -17,8 +17,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from airflow_pachyderm.spec.checking import check_paths
+    from airflow_pachyderm.spec.errors import format_warning
 
     specs, errors = check_paths(args.paths)
+    for spec in specs:
+        for warning in spec.warnings:
+            print(format_warning(warning))
     for error in errors:
         print(error)
     if errors:

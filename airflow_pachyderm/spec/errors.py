@@ -43,6 +43,12 @@ def _error_order(error: SpecError) -> tuple[str, int, int, str, str]:
     return (error.file, error.line, error.column, error.field_path, error.message)
 
 
+def format_warning(warning: SpecError) -> str:
+    """``FILE:LINE:COL: warning: field.path: message``."""
+    where = f"{warning.file}:{warning.line}:{warning.column}: warning"
+    return f"{where}: {warning.field_path}: {warning.message}"
+
+
 def format_path(path: Iterable[str | int]) -> str:
     """``("input", "cross", 0, "pfs")`` -> ``input.cross[0].pfs``."""
     text = ""

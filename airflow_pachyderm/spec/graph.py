@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from airflow_pachyderm.spec.errors import SpecError, SpecErrors, format_path
 from airflow_pachyderm.spec.models import PipelineSpec
+from airflow_pachyderm.spec.names import find_collisions
 
 
 class PipelineGraph:
@@ -17,22 +18,26 @@ class PipelineGraph:
     """
 
     def __init__(self, specs: Iterable[PipelineSpec]) -> None:
+        # Keyed by ``project/name`` (just the name outside projects).
         self.specs: dict[str, PipelineSpec] = {}
         errors: list[SpecError] = []
         for spec in specs:
-            other = self.specs.get(spec.name)
+            other = self.specs.get(spec.qualified_name)
             if other is None:
-                self.specs[spec.name] = spec
+                self.specs[spec.qualified_name] = spec
                 continue
             errors.append(_duplicate_error(spec, other))
             errors.append(_duplicate_error(other, spec))
+        errors.extend(_collision_errors(self.specs.values()))
+        by_repo = {spec.output_repo: key for key, spec in self.specs.items()}
         self._upstream: dict[str, set[str]] = {name: set() for name in self.specs}
         self._downstream: dict[str, set[str]] = {name: set() for name in self.specs}
-        for spec in self.specs.values():
+        for key, spec in self.specs.items():
             for pfs in spec.pfs_inputs():
-                if pfs.repo in self.specs:
-                    self._upstream[spec.name].add(pfs.repo)
-                    self._downstream[pfs.repo].add(spec.name)
+                upstream = by_repo.get(pfs.lakefs_repo)
+                if upstream is not None:
+                    self._upstream[key].add(upstream)
+                    self._downstream[upstream].add(key)
         errors.extend(self._cycle_errors())
         if errors:
             raise SpecErrors(errors)
@@ -110,11 +115,11 @@ class PipelineGraph:
         first = min(range(len(cycle)), key=lambda index: cycle[index])
         cycle = cycle[first:] + cycle[:first]
         reader = self.specs[cycle[0]]
-        read = cycle[1] if len(cycle) > 1 else cycle[0]
+        read = self.specs[cycle[1] if len(cycle) > 1 else cycle[0]].output_repo
         path = next(
             (*node_path, "pfs", "repo")
             for node_path, node in reader.input_nodes()
-            if node.pfs is not None and node.pfs.repo == read
+            if node.pfs is not None and node.pfs.lakefs_repo == read
         )
         line, column = reader.locate(path)
         if len(cycle) == 1:
@@ -132,6 +137,37 @@ class PipelineGraph:
                 "output, directly or through others"
             )
         return SpecError(reader.source_file, line, column, format_path(path), message)
+
+
+def _collision_errors(specs: Iterable[PipelineSpec]) -> list[SpecError]:
+    """Two different Pachyderm names mapped to one lakeFS repository, reported at each."""
+    places: list[tuple[str, str, PipelineSpec, tuple]] = []
+    for spec in specs:
+        places.append((spec.qualified_name, spec.output_repo, spec, ("pipeline", "name")))
+        for node_path, node in spec.input_nodes():
+            if node.pfs is not None:
+                pfs = node.pfs
+                places.append(
+                    (pfs.qualified_repo, pfs.lakefs_repo, spec, (*node_path, "pfs", "repo"))
+                )
+    collisions = find_collisions((written, repo) for written, repo, _, _ in places)
+    errors = []
+    for written, repo, spec, path in places:
+        if repo not in collisions:
+            continue
+        others = " and ".join(repr(name) for name in collisions[repo] if name != written)
+        line, column = spec.locate(path)
+        errors.append(
+            SpecError(
+                spec.source_file,
+                line,
+                column,
+                format_path(path),
+                f"{written!r} and {others} both map to lakeFS repository {repo!r} (names are "
+                "lower-cased and '_' becomes '-'): rename one of them",
+            )
+        )
+    return errors
 
 
 def _duplicate_error(spec: PipelineSpec, other: PipelineSpec) -> SpecError:

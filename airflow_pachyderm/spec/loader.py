@@ -16,8 +16,9 @@ from pydantic import ValidationError
 
 from airflow_pachyderm.spec.checks import check_spec
 from airflow_pachyderm.spec.errors import SpecError, SpecErrors, format_path
-from airflow_pachyderm.spec.messages import human_message
+from airflow_pachyderm.spec.messages import UNSUPPORTED, human_message
 from airflow_pachyderm.spec.models import PipelineSpec
+from airflow_pachyderm.spec.warnings import spec_warnings
 from airflow_pachyderm.spec.yaml_source import Document, YamlProblem, read_documents
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
@@ -216,6 +217,10 @@ def spec_from_data(data: Any, *, file: str, locate: Locator | None = None) -> Pi
 
 def _build(data: Any, file: str, locate: Locator) -> tuple[PipelineSpec | None, list[SpecError]]:
     errors: list[SpecError] = []
+    if isinstance(data, dict) and "spout" in data:
+        # One precise refusal rather than "input is missing" and "unknown key".
+        line, column = locate(("spout",), True)
+        return None, [SpecError(file, line, column, "spout", UNSUPPORTED["spout"])]
     try:
         spec = PipelineSpec.model_validate(data)
     except ValidationError as exc:
@@ -231,6 +236,10 @@ def _build(data: Any, file: str, locate: Locator) -> tuple[PipelineSpec | None, 
         return None, errors
     spec._source_file = file
     spec._locate = lambda path: locate(path, False)
+    spec._warnings = [
+        SpecError(file, *locate(path, True), format_path(path), message)
+        for path, message in spec_warnings(data)
+    ]
     for path, message in check_spec(spec):
         line, column = locate(path, False)
         errors.append(SpecError(file, line, column, format_path(path), message))

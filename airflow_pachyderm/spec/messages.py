@@ -9,6 +9,7 @@ import typing
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic.alias_generators import to_camel
 
 from airflow_pachyderm.spec.models import SPEC_ERROR, PipelineSpec
 
@@ -33,34 +34,20 @@ MISSING_HINTS = {
 
 # Pachyderm options with no meaning here: say so instead of "unknown key".
 UNSUPPORTED = {
-    "spout": "spout pipelines are not supported; write the data into an input repo instead",
+    "spout": "spout pipelines are not supported: instead of a long-running container "
+    "pushing data, write an Airflow DAG (or any lakeFS client) that commits the data to a "
+    "lakeFS repository, and read that repo with a pfs input",
     "service": "service pipelines are not supported",
     "s3Out": "the S3 output gateway is not supported; the container writes to /pfs/out",
     "s3": "the S3 input gateway is not supported; inputs are files under /pfs/<name>",
-    "podSpec": "Kubernetes pod customisation is not supported",
-    "podPatch": "Kubernetes pod customisation is not supported",
-    "schedulingSpec": "Kubernetes scheduling settings are not supported",
-    "tolerations": "Kubernetes tolerations are not supported",
-    "sidecarResourceLimits": "there is no sidecar: remove it",
-    "sidecarResourceRequests": "there is no sidecar: remove it",
-    "autoscaling": "workers are Airflow tasks and always scale with the work: remove it",
-    "standby": "workers are Airflow tasks and never idle: remove it",
-    "maxQueueSize": "not used: batches are sized with datumSetSpec.number",
     "tfJob": "TFJob pipelines are not supported",
-    "project": "projects are not supported: remove it (use airflow.dag_id_prefix to group DAGs)",
     "coefficient": "only a constant parallelism is supported: write `constant: <N>`",
     "trigger": "branch triggers are not supported: every new commit triggers the pipeline",
     "commit": "pinning an input commit in the spec is not supported: pass it in the DAG "
     "run's `input_commits` param",
-    "mountPath": "secrets are exposed as environment variables only: use `env_var`",
-    "mount_path": "secrets are exposed as environment variables only: use `env_var`",
-    "imagePullSecrets": "image pull credentials come from the Docker/Kubernetes setup",
-    "sqlDatabase": "only URL egress is supported",
     "objectStorage": "only URL egress is supported",
-    "metadata": "Kubernetes metadata is not supported",
     "reprocess": "use `reprocessSpec: every_job` or the DAG run's `reprocess` param",
     "dockerfile": "build the image yourself and set `image:`",
-    "memoryVolume": "not supported",
     "debug": "not supported",
     "sizeBytes": "batches are sized by datum count only: use `number`",
     "perWorker": "batches are sized by datum count only: use `number`",
@@ -155,7 +142,9 @@ def unknown_key_message(loc: Path, siblings: Any = None) -> str:
         return f"unknown key {key!r}: did you mean {field_name!r}?"
     if key in UNSUPPORTED:
         return f"unknown key {key!r}: a Pachyderm option not supported here: {UNSUPPORTED[key]}"
-    candidates = sorted({name for name in known.values()})
+    # Keys accepted only to be ignored (Kubernetes settings) are not worth suggesting.
+    ignored = {info.alias or name for name, info in model.model_fields.items() if info.exclude}
+    candidates = sorted({name for name in known.values()} - {to_camel(n) for n in ignored})
     lowered = {name.lower(): name for name in candidates}
     match = difflib.get_close_matches(key.lower(), list(lowered), n=1, cutoff=0.6)
     if match:

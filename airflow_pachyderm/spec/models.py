@@ -24,6 +24,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     PrivateAttr,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -31,9 +32,16 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from airflow_pachyderm.lakefs.names import BRANCH_NAME, REPOSITORY_NAME
+from airflow_pachyderm.lakefs.names import BRANCH_NAME
 from airflow_pachyderm.spec.cron import CronError, check_cron
 from airflow_pachyderm.spec.glob import GlobError, check_glob
+from airflow_pachyderm.spec.names import (
+    DEFAULT_PROJECT,
+    NameMappingError,
+    check_pachyderm_name,
+    lakefs_repo_name,
+    template_message,
+)
 from airflow_pachyderm.spec.quantities import (
     QuantityError,
     format_duration,
@@ -62,17 +70,36 @@ def _quantity(parse: Any) -> Any:
 
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Pachyderm's input names: also '-' (a repo named `raw-data` needs no `name:`).
+_INPUT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 _DAG_ID_CHARS = re.compile(r"[A-Za-z0-9_.-]*")
 
 
 def _check_repo(value: str) -> str:
-    if not REPOSITORY_NAME.fullmatch(value):
-        suggestion = re.sub(r"[^a-z0-9-]+", "-", value.lower()).strip("-")
-        hint = f"; for example {suggestion!r}" if REPOSITORY_NAME.fullmatch(suggestion) else ""
-        raise spec_error(
-            f"{value!r} is not a valid lakeFS repository name: use 3 to 63 lowercase letters, "
-            f"digits and '-', starting with a letter or digit{hint}"
-        )
+    # A Pachyderm name; the lakeFS repository it maps to is checked with its project.
+    try:
+        check_pachyderm_name(value, "repo")
+    except NameMappingError as exc:
+        raise spec_error(str(exc)) from None
+    return value
+
+
+def _check_mapping(name: str, project: str | None) -> None:
+    try:
+        lakefs_repo_name(name, project)
+    except NameMappingError as exc:
+        raise spec_error(str(exc)) from None
+
+
+def _check_project(value: Any) -> Any:
+    # Pachyderm writes a pipeline's project as {name: ...} and an input's as a string.
+    if isinstance(value, dict) and set(value) == {"name"}:
+        value = value["name"]
+    if isinstance(value, str):
+        try:
+            check_pachyderm_name(value, "project")
+        except NameMappingError as exc:
+            raise spec_error(str(exc)) from None
     return value
 
 
@@ -86,14 +113,15 @@ def _check_branch(value: str) -> str:
 
 
 def _check_input_name(value: str) -> str:
-    if not _IDENTIFIER.fullmatch(value):
-        suggestion = re.sub(r"\W+", "_", value).strip("_") or "data"
-        if suggestion[0].isdigit():
-            suggestion = "_" + suggestion
+    template = template_message(value)
+    if template is not None:
+        raise spec_error(template)
+    if not _INPUT_NAME.fullmatch(value):
+        suggestion = re.sub(r"[^A-Za-z0-9_-]+", "_", value).strip("_-") or "data"
         raise spec_error(
             f"{value!r} is not a valid input name: it becomes the directory /pfs/<name> and the "
-            "environment variable <name>, so use letters, digits and '_' and do not start with "
-            "a digit (inputs are named after their repo unless `name:` is set); "
+            "environment variable <name>, so use letters, digits, '_' and '-', not starting "
+            "with '-' (inputs are named after their repo unless `name:` is set); "
             f"for example name: {suggestion}"
         )
     if value == "out":
@@ -109,6 +137,13 @@ def _check_env_name(value: str) -> str:
             f"{value!r} is not a valid environment variable name: use letters, digits and '_', "
             "not starting with a digit"
         )
+    return value
+
+
+def _rooted_glob(value: Any) -> Any:
+    # Pachyderm cleans a glob to an absolute path: "urls/*" is "/urls/*".
+    if isinstance(value, str) and value and not value.startswith("/"):
+        return "/" + value
     return value
 
 
@@ -128,6 +163,17 @@ def _check_cron(value: str) -> str:
     return value
 
 
+DEFAULT_IMAGE = "airflow-pachyderm/python:latest"
+
+
+def _check_image(value: str) -> str:
+    _check_not_blank(value)
+    template = template_message(value)
+    if template is not None:
+        raise spec_error(template)
+    return value
+
+
 def _check_not_blank(value: str) -> str:
     if not value.strip():
         raise spec_error("must not be empty")
@@ -138,7 +184,21 @@ RepoName = Annotated[str, AfterValidator(_check_repo)]
 BranchName = Annotated[str, AfterValidator(_check_branch)]
 InputName = Annotated[str, AfterValidator(_check_input_name)]
 EnvName = Annotated[str, AfterValidator(_check_env_name)]
-Glob = Annotated[str, AfterValidator(_check_glob)]
+Glob = Annotated[str, BeforeValidator(_rooted_glob), AfterValidator(_check_glob)]
+ProjectName = Annotated[
+    str,
+    BeforeValidator(_check_project),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string"},
+                {"type": "object", "properties": {"name": {"type": "string"}}},
+            ],
+            "description": "A Pachyderm project: a name, or {name: ...} as Pachyderm writes it "
+            "for pipelines.",
+        }
+    ),
+]
 CronSchedule = Annotated[str, AfterValidator(_check_cron)]
 NonEmptyStr = Annotated[str, AfterValidator(_check_not_blank)]
 
@@ -154,7 +214,7 @@ Duration = Annotated[
         }
     ),
 ]
-_MEMORY_PATTERN = r"^[0-9]+(\.[0-9]+)?([eE][0-9]+)?([KMGTPE]i|[kKMGTPE])?$"
+_MEMORY_PATTERN = r"^[0-9]+(\.[0-9]+)?([eE][0-9]+)?([KMGTPE]i|[kKMGTPE])?B?$"
 Memory = Annotated[
     int,
     BeforeValidator(_quantity(parse_memory)),
@@ -164,7 +224,7 @@ Memory = Annotated[
                 {"type": "integer", "minimum": 1},
                 {"type": "string", "pattern": _MEMORY_PATTERN},
             ],
-            "description": "Bytes, or a quantity such as '512M' (10^6) or '2Gi' (2^30).",
+            "description": "Bytes, or a quantity such as '512M' or '512MB' (10^6) or '2Gi' (2^30).",
         }
     ),
 ]
@@ -205,11 +265,20 @@ class PFSInput(SpecModel):
 
     name: InputName = Field(
         description="Name of the input: the directory /pfs/<name> and the environment "
-        "variable <name>. Defaults to the repo name.",
+        "variables <name> and <name>_COMMIT (a name that is not a shell identifier, such as "
+        "'raw-data', also gets them as 'raw_data'). Defaults to the repo name as written.",
         json_schema_extra=pachyderm("input.pfs.name"),
     )
+    project: ProjectName | None = Field(
+        None,
+        description="Pachyderm project of the repo; defaults to the pipeline's project. "
+        "'default' adds no prefix.",
+        json_schema_extra=pachyderm("input.pfs.project"),
+    )
     repo: RepoName = Field(
-        description="lakeFS repository to read (an input repo or another pipeline's output).",
+        description="Repo to read (an input repo or another pipeline's output), as Pachyderm "
+        "names it; the lakeFS repository is the mapped name (lower-case, '_' -> '-', "
+        "'<project>-' in front with a project).",
         json_schema_extra=pachyderm("input.pfs.repo"),
     )
     branch: BranchName = Field(
@@ -229,7 +298,8 @@ class PFSInput(SpecModel):
     )
     lazy: bool = Field(
         False,
-        description="Fetch file content on first read instead of before the command starts.",
+        description="Only false is accepted: files are materialised (hard links from a local "
+        "cache) before the command starts; fetching on first read is not supported.",
         json_schema_extra=pachyderm("input.pfs.lazy"),
     )
     join_on: str | None = Field(
@@ -255,10 +325,37 @@ class PFSInput(SpecModel):
             return {**data, "name": data["repo"]}
         return data
 
+    @field_validator("lazy")
+    @classmethod
+    def _not_lazy(cls, value: bool) -> bool:
+        if value:
+            raise spec_error(
+                "lazy: true is not supported: input files are materialised before the command "
+                "starts (hard links from a local cache, each file downloaded once per worker); "
+                "remove it, or use emptyFiles: true if the code only needs the file names"
+            )
+        return value
+
+    @field_validator("repo")
+    @classmethod
+    def _maps_to_a_repo(cls, value: str, info: ValidationInfo) -> str:
+        _check_mapping(value, info.data.get("project"))
+        return value
+
     @property
     def capture_groups(self) -> int:
         """Number of ``( )`` groups in the glob."""
         return check_glob(self.glob)
+
+    @property
+    def lakefs_repo(self) -> str:
+        """The lakeFS repository this input reads (see :mod:`airflow_pachyderm.spec.names`)."""
+        return lakefs_repo_name(self.repo, self.project)
+
+    @property
+    def qualified_repo(self) -> str:
+        """``project/repo`` as written (just ``repo`` without a project): for messages."""
+        return qualified_name(self.repo, self.project)
 
 
 class CronInput(SpecModel):
@@ -352,18 +449,50 @@ class Input(SpecModel):
 INPUT_KINDS = ("pfs", "cross", "union", "join", "group", "cron")
 
 
+def _check_mount_path(value: str) -> str:
+    template = template_message(value)
+    if template is not None:
+        raise spec_error(template)
+    parts = value.split("/")
+    if not value.startswith("/") or any(part in (".", "..") for part in parts):
+        raise spec_error(
+            f"mount_path {value!r} must be an absolute directory path without '.' or '..', "
+            "e.g. /secrets/db"
+        )
+    top = next((part for part in parts if part), "")
+    if not top or top in ("pfs", "proc", "sys", "dev", ".airflow-pachyderm"):
+        raise spec_error(
+            f"mount_path {value!r} would hide a directory the container needs: use a "
+            "directory of its own, e.g. /secrets/db"
+        )
+    return value.rstrip("/")
+
+
 class Secret(SpecModel):
-    """A value from an Airflow connection or variable, given to the container as an env var."""
+    """A value from an Airflow connection or variable, given to the container as an
+    environment variable (``env_var``) or as read-only files (``mount_path``)."""
 
     name: NonEmptyStr = Field(
         description="Airflow variable key (without `key`) or connection id (with `key`).",
         json_schema_extra=pachyderm("transform.secrets.name (a Kubernetes secret there)"),
     )
-    env_var: EnvName = Field(
+    env_var: EnvName | None = Field(
+        None,
         alias="env_var",
         validation_alias=AliasChoices("env_var", "envVar"),
         description="Environment variable that receives the value.",
         json_schema_extra=pachyderm("transform.secrets.env_var"),
+    )
+    mount_path: Annotated[str, AfterValidator(_check_mount_path)] | None = Field(
+        None,
+        alias="mount_path",
+        validation_alias=AliasChoices("mount_path", "mountPath"),
+        description="Directory where the secret appears as read-only files, as a Kubernetes "
+        "secret volume: with `key`, the file <mount_path>/<key> holds that connection field; "
+        "without it the Airflow variable `name` must be a JSON object and each entry becomes "
+        "the file <mount_path>/<entry>. The files live in the job's scratch space, are "
+        "bind-mounted read-only into that batch's container only, and are deleted with it.",
+        json_schema_extra=pachyderm("transform.secrets.mount_path"),
     )
     key: str | None = Field(
         None,
@@ -372,12 +501,26 @@ class Secret(SpecModel):
         json_schema_extra=pachyderm("transform.secrets.key"),
     )
 
+    @model_validator(mode="after")
+    def _one_target(self) -> Secret:
+        if (self.env_var is None) == (self.mount_path is None):
+            raise spec_error(
+                "a secret needs exactly one of env_var (an environment variable) and "
+                "mount_path (a directory of read-only files)"
+            )
+        if self.mount_path is not None and self.key is not None and "/" in self.key:
+            raise spec_error(f"key {self.key!r} becomes a file name under mount_path: no '/'")
+        return self
+
 
 class Transform(SpecModel):
     """What runs for each datum (or batch of datums): a container image and a command."""
 
-    image: NonEmptyStr = Field(
-        description="Container image, e.g. 'python:3.12-slim' or 'registry/name@sha256:...'.",
+    image: Annotated[str, AfterValidator(_check_image)] = Field(
+        DEFAULT_IMAGE,
+        description="Container image, e.g. 'python:3.12-slim' or 'registry/name@sha256:...'. "
+        f"Without it the pipeline runs on {DEFAULT_IMAGE} (python3 on Debian), with a "
+        "validation warning.",
         json_schema_extra=pachyderm("transform.image"),
     )
     cmd: list[str] = Field(
@@ -397,7 +540,7 @@ class Transform(SpecModel):
     )
     err_stdin: list[str] | None = Field(
         None,
-        description="Standard input lines for errCmd.",
+        description="Lines written to errCmd's standard input.",
         json_schema_extra=pachyderm("transform.errStdin"),
     )
     env: dict[EnvName, str] = Field(
@@ -420,10 +563,18 @@ class Transform(SpecModel):
         description="User (name or uid[:gid]) the command runs as.",
         json_schema_extra=pachyderm("transform.user"),
     )
-    accept_return_code: list[int] = Field(
+    accept_return_code: list[Annotated[int, Field(ge=1, le=255)]] = Field(
         default_factory=list,
-        description="Exit codes other than 0 that still count as success.",
+        description="Exit codes other than 0 that still count as success (the datum's "
+        "outputs are kept). A timed-out datum fails whatever its exit code.",
         json_schema_extra=pachyderm("transform.acceptReturnCode"),
+    )
+    image_pull_secrets: Any = Field(
+        None,
+        exclude=True,
+        description="Accepted and ignored, with a warning: images come from the Docker "
+        "daemon's own registry credentials.",
+        json_schema_extra=pachyderm("transform.imagePullSecrets (Kubernetes only)"),
     )
     network: bool = Field(
         False,
@@ -479,11 +630,12 @@ class DatumSetSpec(SpecModel):
 
 
 class GPU(SpecModel):
-    """GPUs for the container."""
+    """GPUs for the container, given by a Docker device request."""
 
-    type: str = Field(
+    type: Literal["nvidia.com/gpu"] = Field(
         "nvidia.com/gpu",
-        description="GPU resource type.",
+        description="GPU resource type; Docker device requests give NVIDIA GPUs only. A "
+        "daemon without a GPU runtime fails the job with a message saying so.",
         json_schema_extra=pachyderm("resourceLimits.gpu.type"),
     )
     number: int = Field(
@@ -501,13 +653,20 @@ def _gpu_shorthand(value: Any) -> Any:
 
 
 class Resources(SpecModel):
-    """CPU, memory, GPU and disk for each container."""
+    """CPU, memory and GPU for each container (Docker: see resourceLimits/resourceRequests)."""
 
     cpu: Cpu | None = Field(
-        None, description="CPU cores.", json_schema_extra=pachyderm("resourceLimits.cpu")
+        None,
+        description="CPU cores. Limit: Docker --cpus. Request: Docker --cpu-shares "
+        "(cores x 1024), a weight that only counts when CPUs are contended.",
+        json_schema_extra=pachyderm("resourceLimits.cpu"),
     )
     memory: Memory | None = Field(
-        None, description="Memory in bytes.", json_schema_extra=pachyderm("resourceLimits.memory")
+        None,
+        description="Memory in bytes. Limit: Docker --memory (no swap on top). Request: "
+        "Docker --memory-reservation, a soft limit the kernel reclaims towards under memory "
+        "pressure (nothing is reserved ahead).",
+        json_schema_extra=pachyderm("resourceLimits.memory"),
     )
     gpu: Annotated[GPU, BeforeValidator(_gpu_shorthand)] | None = Field(
         None,
@@ -516,25 +675,116 @@ class Resources(SpecModel):
     )
     disk: Memory | None = Field(
         None,
-        description="Scratch disk in bytes.",
+        description="Not supported (refused): Docker cannot cap what a container writes to "
+        "/pfs/out, a host directory.",
         json_schema_extra=pachyderm("resourceLimits.disk"),
     )
 
+    @field_validator("disk")
+    @classmethod
+    def _no_disk(cls, value: int | None) -> int | None:
+        if value is not None:
+            raise spec_error(
+                "disk is not supported: the Docker runner cannot cap what a container writes "
+                "to /pfs/out (a host directory) or its scratch space; remove it (outputs are "
+                "checked and uploaded per datum, and the job's scratch space is removed after "
+                "each batch)"
+            )
+        return value
 
-class Egress(SpecModel):
-    """Where the output commit is also copied after each job."""
+
+class SQLFileFormat(SpecModel):
+    """How the output files of a SQL egress are read."""
+
+    type: Literal["CSV", "JSON"] = Field(
+        description="CSV: comma-separated rows; JSON: one JSON object per line.",
+        json_schema_extra=pachyderm("egress.sqlDatabase.fileFormat.type"),
+    )
+    columns: list[NonEmptyStr] = Field(
+        default_factory=list,
+        description="CSV: the files start with a header naming these columns; JSON: the keys "
+        "to read. Empty: CSV rows hold every column of the table, in table order (no header), "
+        "JSON objects are read by the table's column names.",
+        json_schema_extra=pachyderm("egress.sqlDatabase.fileFormat.columns"),
+    )
+
+
+class SQLSecret(SpecModel):
+    """Where the database password comes from."""
+
+    name: NonEmptyStr = Field(
+        description="Airflow variable holding a JSON object, as a Kubernetes secret holds keys.",
+        json_schema_extra=pachyderm("egress.sqlDatabase.secret.name"),
+    )
+    key: NonEmptyStr = Field(
+        description="Entry of that JSON object holding the password, e.g. "
+        "PACHYDERM_SQL_PASSWORD.",
+        json_schema_extra=pachyderm("egress.sqlDatabase.secret.key"),
+    )
+
+
+class SQLDatabaseEgress(SpecModel):
+    """Load the output commit into database tables: each top-level directory of the output is
+    a table, its files are rows. Every table written is emptied first, all in one
+    transaction, as Pachyderm does."""
 
     url: NonEmptyStr = Field(
+        description="Database URL without the password, e.g. "
+        "'postgres://user@host:5432/db' or 'sqlite:////data/out.db' (any SQLAlchemy "
+        "dialect installed on the workers; postgres:// means postgresql://).",
+        json_schema_extra=pachyderm("egress.sqlDatabase.url"),
+    )
+    file_format: SQLFileFormat = Field(
+        description="How the files are read.",
+        json_schema_extra=pachyderm("egress.sqlDatabase.fileFormat"),
+    )
+    secret: SQLSecret = Field(
+        description="Where the password comes from.",
+        json_schema_extra=pachyderm("egress.sqlDatabase.secret"),
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _has_scheme(cls, value: str) -> str:
+        if not re.match(r"^[a-z][a-z0-9+]*://", value):
+            raise spec_error(
+                f"sqlDatabase URL {value!r} needs a scheme, e.g. 'postgres://user@host/db'"
+            )
+        return value
+
+
+class Egress(SpecModel):
+    """Where the output commit is also copied after each job: exactly one of URL and
+    sqlDatabase."""
+
+    url: NonEmptyStr | None = Field(
+        None,
         alias="URL",
         validation_alias=AliasChoices("URL", "url"),
         description="Destination URL: s3://bucket/prefix (through the Airflow AWS connection) "
         "or file:///absolute/directory.",
         json_schema_extra=pachyderm("egress.URL"),
     )
+    sql_database: SQLDatabaseEgress | None = Field(
+        None,
+        description="Load the output files into database tables instead.",
+        json_schema_extra=pachyderm("egress.sqlDatabase"),
+    )
+
+    @model_validator(mode="after")
+    def _one_destination(self) -> Egress:
+        if (self.url is None) == (self.sql_database is None):
+            raise spec_error(
+                "egress needs exactly one of URL (s3://bucket/prefix or file:///directory) "
+                "and sqlDatabase"
+            )
+        return self
 
     @field_validator("url")
     @classmethod
-    def _has_scheme(cls, value: str) -> str:
+    def _has_scheme(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
         if not re.match(r"^[a-z][a-z0-9+.-]*://\S+$", value):
             raise spec_error(f"egress URL {value!r} needs a scheme, e.g. 's3://bucket/prefix'")
         scheme = value.split("://", 1)[0]
@@ -577,10 +827,49 @@ class AirflowSettings(BaseModel):
 class PipelineName(SpecModel):
     """The pipeline's identity; its name is also its output repo."""
 
+    project: ProjectName | None = Field(
+        None,
+        description="Pachyderm project (2.5+): prefixes the output repo and, by default, the "
+        "repos of the pfs inputs. 'default' adds no prefix.",
+        json_schema_extra=pachyderm("pipeline.project.name"),
+    )
     name: RepoName = Field(
-        description="Pipeline name, also the name of its output lakeFS repository.",
+        description="Pipeline name as Pachyderm writes it (capitals and '_' allowed); its "
+        "output lakeFS repository is the mapped name (lower-case, '_' -> '-', "
+        "'<project>-' in front with a project).",
         json_schema_extra=pachyderm("pipeline.name"),
     )
+
+    @field_validator("name")
+    @classmethod
+    def _maps_to_a_repo(cls, value: str, info: ValidationInfo) -> str:
+        _check_mapping(value, info.data.get("project"))
+        return value
+
+
+def _kubernetes_only(key: str) -> Any:
+    return Field(
+        None,
+        exclude=True,
+        description=f"Kubernetes only: accepted and ignored, with a warning ({key}).",
+        json_schema_extra=pachyderm(key),
+    )
+
+
+# Pachyderm keys that only configure Kubernetes: accepted with a warning that they do nothing.
+KUBERNETES_ONLY = {
+    "autoscaling": "workers are Airflow tasks, started per batch",
+    "pod_patch": "there is no pod: containers run on Docker",
+    "pod_spec": "there is no pod: containers run on Docker",
+    "scheduling_spec": "Airflow schedules the tasks (use airflow.pool)",
+    "tolerations": "there are no Kubernetes nodes to tolerate",
+    "sidecar_resource_limits": "there is no storage sidecar",
+    "sidecar_resource_requests": "there is no storage sidecar",
+    "metadata": "there are no pods to annotate or label",
+    "standby": "workers are Airflow tasks and never idle",
+    "max_queue_size": "batches are sized with datumSetSpec.number",
+    "memory_volume": "inputs are host directories bind-mounted read-only",
+}
 
 
 class PipelineSpec(SpecModel):
@@ -620,7 +909,9 @@ class PipelineSpec(SpecModel):
     )
     resource_requests: Resources | None = Field(
         None,
-        description="Resources each container needs (used by the Kubernetes runner).",
+        description="Resources each container should get, mapped to what Docker can do: cpu "
+        "-> --cpu-shares, memory -> --memory-reservation, gpu -> a device request. Docker "
+        "schedules nothing ahead; a request above its limit is an error.",
         json_schema_extra=pachyderm("resourceRequests"),
     )
     resource_limits: Resources | None = Field(
@@ -665,6 +956,17 @@ class PipelineSpec(SpecModel):
         description="Mixed into every datum hash: change it to reprocess everything.",
         json_schema_extra=pachyderm("salt"),
     )
+    autoscaling: Any = _kubernetes_only("autoscaling")
+    pod_patch: Any = _kubernetes_only("podPatch")
+    pod_spec: Any = _kubernetes_only("podSpec")
+    scheduling_spec: Any = _kubernetes_only("schedulingSpec")
+    tolerations: Any = _kubernetes_only("tolerations")
+    sidecar_resource_limits: Any = _kubernetes_only("sidecarResourceLimits")
+    sidecar_resource_requests: Any = _kubernetes_only("sidecarResourceRequests")
+    metadata: Any = _kubernetes_only("metadata")
+    standby: Any = _kubernetes_only("standby")
+    max_queue_size: Any = _kubernetes_only("maxQueueSize")
+    memory_volume: Any = _kubernetes_only("memoryVolume")
     airflow: AirflowSettings = Field(
         default_factory=AirflowSettings,
         description="Airflow DAG settings (owner, tags, retries, pool, max_active_runs, "
@@ -676,6 +978,34 @@ class PipelineSpec(SpecModel):
     _source_line: int = PrivateAttr(1)
     _source_text: str | None = PrivateAttr(None)
     _locate: Any = PrivateAttr(None)
+    _warnings: list[Any] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _inputs_inherit_project(cls, data: Any) -> Any:
+        # Pachyderm: a pfs input without a project reads from the pipeline's project.
+        if not isinstance(data, dict) or not isinstance(data.get("pipeline"), dict):
+            return data
+        project = data["pipeline"].get("project")
+        if isinstance(project, dict):
+            project = project.get("name")
+        if not isinstance(project, str) or not isinstance(data.get("input"), dict):
+            return data
+        return {**data, "input": _with_project(data["input"], project)}
+
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> PipelineSpec:
+        requests, limits = self.resource_requests, self.resource_limits
+        if requests is None or limits is None:
+            return self
+        for field in ("cpu", "memory"):
+            wanted, most = getattr(requests, field), getattr(limits, field)
+            if wanted is not None and most is not None and wanted > most:
+                raise spec_error(
+                    f"resourceRequests.{field} ({wanted:g}) is above resourceLimits.{field} "
+                    f"({most:g}): a container cannot need more than it may use"
+                )
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -706,12 +1036,31 @@ class PipelineSpec(SpecModel):
         return self.pipeline.name
 
     @property
+    def project(self) -> str | None:
+        return self.pipeline.project
+
+    @property
     def output_repo(self) -> str:
-        return self.pipeline.name
+        """The lakeFS repository of the pipeline's output (the mapped pipeline name)."""
+        return lakefs_repo_name(self.pipeline.name, self.pipeline.project)
+
+    @property
+    def qualified_name(self) -> str:
+        """``project/name`` as written (just ``name`` without a project)."""
+        return qualified_name(self.pipeline.name, self.pipeline.project)
+
+    @property
+    def gpus(self) -> int:
+        """GPUs to request from Docker: the larger of the limit and the request."""
+        return max(
+            (r.gpu.number for r in (self.resource_limits, self.resource_requests) if r and r.gpu),
+            default=0,
+        )
 
     @property
     def dag_id(self) -> str:
-        return self.airflow.dag_id_prefix + self.pipeline.name
+        """``dag_id_prefix`` + ``<project>.`` (outside the default project) + name."""
+        return self.airflow.dag_id_prefix + self.qualified_name.replace("/", ".")
 
     @property
     def source_file(self) -> str:
@@ -725,6 +1074,12 @@ class PipelineSpec(SpecModel):
     def source_text(self) -> str | None:
         """The YAML text of this spec as written in its file, when loaded from one."""
         return self._source_text
+
+    @property
+    def warnings(self) -> list[Any]:
+        """:class:`~airflow_pachyderm.spec.errors.SpecError` s that do not stop the pipeline:
+        defaults taken and Pachyderm keys without effect here."""
+        return list(self._warnings)
 
     def locate(self, path: tuple[str | int, ...]) -> tuple[int, int]:
         """1-based (line, column) of ``path`` in the source file (best effort)."""
@@ -753,6 +1108,42 @@ class PipelineSpec(SpecModel):
         """The cron inputs, in spec order."""
         return [node.cron for _, node in self.input.walk() if node.cron is not None]
 
+    def input_key(self, pfs: PFSInput) -> str:
+        """The name a pfs input's commit goes by in a job, its pins and its provenance.
+
+        The input's name, unless another input of a union shares the name but reads another
+        repo or branch (Pachyderm's union of ``images`` from two projects): then
+        ``<name>@<lakeFS repo>/<branch>``, so that each keeps its own commit.
+        """
+        others = {
+            (other.lakefs_repo, other.branch)
+            for other in self.pfs_inputs()
+            if other.name == pfs.name
+        }
+        if len(others) <= 1:
+            return pfs.name
+        return f"{pfs.name}@{pfs.lakefs_repo}/{pfs.branch}"
+
     def input_repos(self) -> list[tuple[str, str]]:
-        """Distinct (repo, branch) pairs read by the pipeline, in spec order."""
-        return list(dict.fromkeys((pfs.repo, pfs.branch) for pfs in self.pfs_inputs()))
+        """Distinct (lakeFS repo, branch) pairs read by the pipeline, in spec order."""
+        return list(dict.fromkeys((pfs.lakefs_repo, pfs.branch) for pfs in self.pfs_inputs()))
+
+
+def qualified_name(name: str, project: str | None) -> str:
+    """``project/name``, or ``name`` alone without a project or in the default project."""
+    return f"{project}/{name}" if project and project != DEFAULT_PROJECT else name
+
+
+def _with_project(node: dict[str, Any], project: str) -> dict[str, Any]:
+    node = dict(node)
+    pfs = node.get("pfs")
+    if isinstance(pfs, dict) and "project" not in pfs:
+        node["pfs"] = {**pfs, "project": project}
+    for kind in ("cross", "union", "join", "group"):
+        children = node.get(kind)
+        if isinstance(children, list):
+            node[kind] = [
+                _with_project(child, project) if isinstance(child, dict) else child
+                for child in children
+            ]
+    return node

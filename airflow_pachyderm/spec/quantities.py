@@ -11,7 +11,8 @@ import re
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 _DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 
-_MEMORY = re.compile(r"(\d+(?:\.\d+)?(?:[eE]\d+)?)([KMGTPE]i|[kKMGTPE])?")
+# Kubernetes quantities ("512M", "2Gi"), plus the trailing "B" people write ("256MB", "1GiB").
+_MEMORY = re.compile(r"(\d+(?:\.\d+)?(?:[eE]\d+)?)([KMGTPE]i|[kKMGTPE])?B?")
 _MEMORY_UNITS = {
     None: 1,
     "k": 10**3,
@@ -90,14 +91,10 @@ def parse_memory(value: object) -> int:
     elif isinstance(value, str):
         match = _MEMORY.fullmatch(value.strip())
         if match is None:
-            hint = ""
-            lowered = value.strip().lower()
-            if lowered.endswith(("b", "ib")):
-                hint = " (no 'B' suffix: '2G' is 2*10^9 bytes, '2Gi' is 2*2^30 bytes)"
             raise QuantityError(
                 f"cannot read memory amount {value!r}: write a number with an optional "
                 f"suffix K, M, G, T (powers of 1000) or Ki, Mi, Gi, Ti (powers of 1024), "
-                f"for example '512M' or '2Gi'{hint}"
+                f"optionally followed by B, for example '512M', '256MB' or '2Gi'"
             )
         amount = int(float(match.group(1)) * _MEMORY_UNITS[match.group(2)])
     else:

@@ -11,11 +11,15 @@ import typing
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic.alias_generators import to_camel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from airflow_pachyderm.spec.messages import UNSUPPORTED
 from airflow_pachyderm.spec.models import (
+    DEFAULT_IMAGE,
     GPU,
+    KUBERNETES_ONLY,
     AirflowSettings,
     CronInput,
     DatumSetSpec,
@@ -27,6 +31,9 @@ from airflow_pachyderm.spec.models import (
     PipelineSpec,
     Resources,
     Secret,
+    SQLDatabaseEgress,
+    SQLFileFormat,
+    SQLSecret,
     Transform,
 )
 
@@ -44,6 +51,9 @@ SECTIONS: list[tuple[str, str, type[BaseModel]]] = [
     ("resourceRequests / resourceLimits", "resourceLimits", Resources),
     ("resourceLimits.gpu", "resourceLimits.gpu", GPU),
     ("egress", "egress", Egress),
+    ("egress.sqlDatabase", "egress.sqlDatabase", SQLDatabaseEgress),
+    ("egress.sqlDatabase.fileFormat", "egress.sqlDatabase.fileFormat", SQLFileFormat),
+    ("egress.sqlDatabase.secret", "egress.sqlDatabase.secret", SQLSecret),
     ("airflow", "airflow", AirflowSettings),
 ]
 
@@ -61,16 +71,96 @@ yaml-language-server complete and check them with the JSON Schema in
 `# yaml-language-server: $schema=<path to>/pipeline-spec.schema.json`).
 
 Durations are written like `30s`, `10m`, `1h30m` (units h, m, s, ms). Memory is bytes or a
-Kubernetes quantity: `512M` (10^6), `2Gi` (2^30). CPU is cores (`1`, `0.5`) or millicores
-(`500m`).
+Kubernetes quantity: `512M` (10^6), `2Gi` (2^30), also with a trailing `B` (`256MB`, `1GiB`).
+CPU is cores (`1`, `0.5`) or millicores (`500m`).
 
 Inside the container each input is mounted read-only at `/pfs/<input name>/` with its
 original paths, the output directory is `/pfs/out/`, and the environment holds
 `PACH_JOB_ID`, `PACH_DATUM_ID`, `<input name>` (the input's path) and
 `<input name>_COMMIT`. There is no network unless `transform.network` is true.
 
-Pachyderm options without meaning here (`spout`, `service`, `podPatch`, `autoscaling`,
-`s3Out`...) are refused with an explanation rather than ignored.
+Pachyderm specs load as written; see [From Pachyderm](#from-pachyderm) at the end for how
+names map to lakeFS repositories, which keys are accepted with a warning and which are
+refused.
+"""
+
+
+def _from_pachyderm() -> str:
+    ignored = "\n".join(
+        f"| `{to_camel(key)}` | {reason} |" for key, reason in sorted(KUBERNETES_ONLY.items())
+    )
+    refused = "\n".join(
+        f"| `{key}` | {_escape(reason)} |" for key, reason in sorted(UNSUPPORTED.items())
+    )
+    return f"""\
+## From Pachyderm
+
+A Pachyderm spec (`pachctl create pipeline -f spec.json`) validates and runs as written,
+JSON or YAML, with these mappings.
+
+**Names.** Pachyderm repo and pipeline names may hold capitals and `_`; lakeFS repository
+names may not. Every repo name (input repos, pipeline outputs, assets
+`lakefs://<repo>/<branch>`, provenance values, the CLI's output) goes through one mapping:
+lower-case, `_` becomes `-`, and a project other than `default` adds `<project>-` in front.
+`raw_data` reads lakeFS repository `raw-data`; pipeline `Group_By` in project `lab` writes
+`lab-group-by`. Two different names that map to one repository (`raw_data` and `raw-data`)
+are an error naming both. The name you wrote stays the input's name: `/pfs/<name>`, the
+variables `<name>` and `<name>_COMMIT`, and the provenance key `pachyderm.input.<name>`. An
+input name that is not a shell identifier (`raw-data`, from a repo written with `-`) also
+gets the variables with `_` (`raw_data`, `raw_data_COMMIT`). The DAG id is the pipeline name
+(`<project>.<name>` in a project).
+
+**Projects.** `pipeline.project.name` (or `pipeline.project: <name>`) and
+`input.pfs.project`; a pfs input without one reads from the pipeline's project, as in
+Pachyderm 2.5+.
+
+**Defaults.** Without `transform.image` the pipeline runs on `{DEFAULT_IMAGE}` (python3 on
+Debian), with a warning. Globs are made absolute as Pachyderm does (`urls/*` is
+`/urls/*`). The default branch is `main` (lakeFS's), not `master`.
+
+**Secrets.** `transform.secrets[]` read Airflow connections and variables instead of
+Kubernetes secrets. `env_var` sets a variable; `mount_path` mounts read-only files: with
+`key`, the file `<mount_path>/<key>` holds that connection field; without it the Airflow
+variable `name` is a JSON object, one file per entry. The files are written to the batch's
+scratch directory (private to the worker's user), bind-mounted read-only into that batch's
+container only, and deleted with the batch; values are masked in logs and never reach
+commit metadata.
+
+**Resources.** `resourceLimits.cpu` / `.memory` are Docker `--cpus` / `--memory` (no swap).
+`resourceRequests.cpu` becomes `--cpu-shares` (cores x 1024: a weight that only matters when
+CPUs are contended) and `.memory` `--memory-reservation` (a soft limit enforced under memory
+pressure); Docker reserves nothing ahead and schedules nothing, so a request only shapes how
+contended containers share a host. `gpu` (limits or requests) is a Docker device request for
+that many NVIDIA GPUs; a daemon without a GPU runtime fails the job with a message saying so.
+`disk` is refused: Docker cannot cap what a container writes to `/pfs/out`, a host directory.
+
+**Egress.** `egress.URL` copies the output commit to `s3://` or `file://`.
+`egress.sqlDatabase` loads it into database tables as Pachyderm does: each top-level
+directory of the output is a table, its files are CSV rows (with a header naming
+`fileFormat.columns` when given) or JSON lines; in one transaction every table written is
+emptied and refilled. The URL is a SQLAlchemy URL (`postgres://` is accepted for
+`postgresql://`; the workers need the dialect's driver) and the password is entry `key` of
+the Airflow variable `secret.name`, a JSON object as a Kubernetes secret would be.
+
+**Every other field does what it says.** `acceptReturnCode` exit codes count as success
+(outputs kept; a timeout still fails), `errCmd` gets `errStdin` on its standard input.
+`input.pfs.lazy: true` is refused: files are materialised from a local cache before the
+command starts.
+
+**Refused, with what to do instead.** Spouts (write an Airflow DAG that commits to a lakeFS
+repository, and read it with a pfs input), spec templates with `$VARIABLES` (render the
+spec first, e.g. with `envsubst`), a pfs input without `glob` (Pachyderm refuses it too), and:
+
+| Key | Why / instead |
+|---|---|
+{refused}
+
+**Accepted with a warning that they have no effect** (they configure Kubernetes), plus
+`transform.imagePullSecrets` (images come from the Docker daemon and its `docker login`):
+
+| Key | Why |
+|---|---|
+{ignored}
 """
 
 
@@ -78,6 +168,7 @@ def render() -> str:
     parts = [INTRO]
     for heading, prefix, model in SECTIONS:
         parts.append(_section(heading, prefix, model))
+    parts.append(_from_pachyderm())
     return "\n".join(parts)
 
 

@@ -50,7 +50,8 @@ def spec_file_schema() -> dict[str, Any]:
 
 def _accepted_spellings(definitions: dict[str, Any]) -> None:
     # Spellings the loader accepts besides the canonical one, kept valid for editors:
-    # Pachyderm's transform.datumBatching, DESIGN's cron `schedule`, `gpu: <number>`.
+    # Pachyderm's transform.datumBatching, DESIGN's cron `schedule`, `gpu: <number>`,
+    # secrets' envVar and mountPath.
     definitions["Transform"]["properties"]["datumBatching"] = {
         "type": "boolean",
         "description": "Same as the top-level datumBatching (Pachyderm's place for it).",
@@ -62,6 +63,10 @@ def _accepted_spellings(definitions: dict[str, Any]) -> None:
     }
     cron["required"] = [key for key in cron["required"] if key != "spec"]
     cron["oneOf"] = [{"required": ["spec"]}, {"required": ["schedule"]}]
+    # Pachyderm's JSON writes secrets' keys in camelCase (envVar, mountPath).
+    secret = definitions["Secret"]["properties"]
+    for canonical, camel in (("env_var", "envVar"), ("mount_path", "mountPath")):
+        secret[camel] = {**secret[canonical], "description": f"Another spelling of `{canonical}`."}
     gpu = definitions["Resources"]["properties"]["gpu"]
     gpu["anyOf"].insert(1, {"type": "integer", "minimum": 1})
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from jobkit import make_repo, pipeline_spec, unique
 
@@ -40,3 +42,80 @@ def test_egress_refuses_unsupported_urls(tmp_path) -> None:
 
     with pytest.raises(EgressError, match="would leave"):
         sink.write("../escape.txt", io.BytesIO(b"x"))
+
+
+def _scores_db(path) -> str:
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE scores (name TEXT, score INTEGER)")
+        db.execute("CREATE TABLE events (kind TEXT, n INTEGER)")
+        db.execute("INSERT INTO scores VALUES ('stale', 0)")
+    return f"sqlite:///{path}"
+
+
+def _table(path, name: str) -> list[tuple]:
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        return sorted(db.execute(f"SELECT * FROM {name}").fetchall())
+
+
+def test_sql_egress_replaces_each_table_in_one_transaction(lakefs, tmp_path) -> None:
+    from airflow_pachyderm.jobs.egress_sql import export_to_sql
+
+    url = _scores_db(tmp_path / "db.sqlite")
+    repo = make_repo(lakefs, {
+        "scores/a.csv": b"score,name\n3,ann\n5,bob\n",
+        "scores/b.csv": b"score,name\n7,cy\n",
+        "scores/empty.csv": b"name,score\n",
+        "_pachyderm/manifest.jsonl.gz": b"bookkeeping, never exported",
+    }, "sql")
+    commit = lakefs.resolve_ref(repo, "main")
+    rows = export_to_sql(lakefs, repo, commit, url, "", "CSV", ["name", "score"])
+    assert rows == {"scores": 3}
+    assert _table(tmp_path / "db.sqlite", "scores") == [("ann", 3), ("bob", 5), ("cy", 7)]
+    # Again: the same rows, not twice as many.
+    export_to_sql(lakefs, repo, commit, url, "", "CSV", ["name", "score"])
+    assert len(_table(tmp_path / "db.sqlite", "scores")) == 3
+
+
+def test_sql_egress_json_lines_and_headerless_csv(lakefs, tmp_path) -> None:
+    from airflow_pachyderm.jobs.egress_sql import export_to_sql
+
+    url = _scores_db(tmp_path / "db.sqlite")
+    repo = make_repo(lakefs, {"scores/s.jsonl": b'{"name": "ann", "score": 1, "x": 0}\n\n'}, "sql")
+    export_to_sql(lakefs, repo, lakefs.resolve_ref(repo, "main"), url, "", "JSON", [])
+    assert _table(tmp_path / "db.sqlite", "scores") == [("ann", 1)]
+    repo = make_repo(lakefs, {"scores/s.csv": b"dan,4\n"}, "sql")
+    export_to_sql(lakefs, repo, lakefs.resolve_ref(repo, "main"), url, "", "CSV", [])
+    assert _table(tmp_path / "db.sqlite", "scores") == [("dan", 4)]
+
+
+@pytest.mark.parametrize(
+    ("files", "problem"),
+    [
+        ({"loose.csv": b"a,1\n"}, "'loose.csv' is not inside a table directory"),
+        ({"nosuch/a.csv": b"a,1\n"}, "table 'nosuch' does not exist"),
+        ({"scores/a.csv": b"a,1\nb\n"}, "scores/a.csv:2: 1 fields, table 'scores' expects 2"),
+        ({"scores/a.jsonl": b"[1]\n"}, "scores/a.jsonl:1: not a JSON object"),
+    ],
+)
+def test_sql_egress_errors_write_nothing(lakefs, tmp_path, files, problem: str) -> None:
+    from airflow_pachyderm.jobs.egress_sql import export_to_sql
+
+    url = _scores_db(tmp_path / "db.sqlite")
+    repo = make_repo(lakefs, files, "sql")
+    kind = "JSON" if any(path.endswith(".jsonl") for path in files) else "CSV"
+    with pytest.raises(EgressError, match=re.escape(problem)):
+        export_to_sql(lakefs, repo, lakefs.resolve_ref(repo, "main"), url, "", kind, [])
+    assert _table(tmp_path / "db.sqlite", "scores") == [("stale", 0)]
+
+
+def test_sql_egress_without_a_driver_says_so(lakefs) -> None:
+    from airflow_pachyderm.jobs.egress_sql import export_to_sql
+
+    repo = make_repo(lakefs, {"t/a.csv": b"1\n"}, "sql")
+    with pytest.raises(EgressError, match="no SQLAlchemy driver for 'snowflake'"):
+        export_to_sql(lakefs, repo, lakefs.resolve_ref(repo, "main"),
+                      "snowflake://me@account/db/PUBLIC?warehouse=W", "pw", "CSV", [])

@@ -234,7 +234,7 @@ def test_cron_ticks_only_on_scheduled_runs_and_pins_are_recorded(lakefs, driver)
                    {"cron": {"name": "tick", "spec": "@hourly"}}]},
         ["sh", "-c", 'cat "$data" > /pfs/out/a.txt; ls /pfs/tick > /pfs/out/ticks.txt'],
     )
-    ticks = cron_repo(spec.name, "tick")
+    ticks = cron_repo(spec.output_repo, "tick")
     nine = datetime(2026, 1, 1, 9, tzinfo=timezone.utc)
     first = driver.run(spec, run_id="scheduled-9", tick=nine, scheduled=True)
     assert lakefs.read_bytes(spec.output_repo, "main", "ticks.txt") == b"2026-01-01T09:00:00Z\n"

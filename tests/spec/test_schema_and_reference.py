@@ -15,6 +15,7 @@ from airflow_pachyderm.spec.schema import schema_json, spec_file_schema
 REPO = Path(__file__).parents[2]
 EXAMPLES = sorted((REPO / "dags_examples").glob("*/*.yaml"))
 VALID = sorted((Path(__file__).parent / "valid").iterdir())
+PACHYDERM = sorted((Path(__file__).parent / "pachyderm" / "lab").iterdir())
 SCHEMA_LINE = "# yaml-language-server: $schema=../../docs/pipeline-spec.schema.json"
 
 
@@ -49,7 +50,7 @@ def test_schema_is_a_valid_draft_2020_12_schema() -> None:
     jsonschema.Draft202012Validator.check_schema(spec_file_schema())
 
 
-@pytest.mark.parametrize("path", EXAMPLES + VALID, ids=lambda path: path.name)
+@pytest.mark.parametrize("path", EXAMPLES + VALID + PACHYDERM, ids=lambda path: path.name)
 def test_valid_specs_validate_against_schema(path: Path) -> None:
     validator = jsonschema.Draft202012Validator(spec_file_schema())
     for document in yaml.safe_load_all(path.read_text()):

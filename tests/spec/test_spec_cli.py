@@ -69,3 +69,18 @@ def test_schema_prints_draft_2020_12_with_camel_case_keys() -> None:
     )
     assert "joinOn" in schema["$defs"]["PFSInput"]["properties"]
     assert "name" not in schema["$defs"]["PFSInput"]["required"]
+
+
+def test_validate_prints_warnings_and_still_succeeds() -> None:
+    result = cli("validate", "tests/spec/pachyderm/lab")
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    lab = "tests/spec/pachyderm/lab"
+    assert [line.split(": warning: ")[0] for line in lines[:-1]] == [
+        f"{lab}/edges.pipeline.json:20:5",
+        f"{lab}/group_by_hospital.pipeline.json:17:3",
+        f"{lab}/group_by_hospital.pipeline.json:29:3",
+        f"{lab}/group_by_hospital.pipeline.json:30:3",
+    ]
+    assert "autoscaling: autoscaling configures Kubernetes and has no effect here" in lines[2]
+    assert lines[-1].startswith("OK: 4 pipeline(s) in 4 file(s): ")
