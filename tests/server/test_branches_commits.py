@@ -273,3 +273,14 @@ def test_eight_threads_commit_to_eight_branches(api, repo_name):
         assert log == list(reversed(ids))
         assert api.paths(repo_name, branch) == sorted(f"{branch}/{n}" for n in range(15))
         assert api.read(repo_name, branch, f"{branch}/7") == f"{branch}-7".encode()
+
+
+def test_hidden_branches_are_listed_only_when_asked(api, repo_name):
+    api.branches.create_branch(
+        repo_name, lakefs_sdk.BranchCreation(name="tx-1", source="main", hidden=True)
+    )
+    api.branches.create_branch(repo_name, lakefs_sdk.BranchCreation(name="dev", source="main"))
+    assert [b.id for b in api.branches.list_branches(repo_name).results] == ["dev", "main"]
+    shown = api.branches.list_branches(repo_name, show_hidden=True).results
+    assert [b.id for b in shown] == ["dev", "main", "tx-1"]
+    assert api.branches.get_branch(repo_name, "tx-1").commit_id
