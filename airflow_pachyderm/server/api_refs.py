@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from airflow_pachyderm.server.errors import BadRequest
 from airflow_pachyderm.server.store import Page, Store, successor
@@ -14,6 +15,8 @@ from airflow_pachyderm.server.tree import DiffItem
 
 DEFAULT_AMOUNT = 100
 MAX_AMOUNT = 1000
+# lakeFS's int64 fields; larger values are a 400 there (JSON decoding), and SQLite's limit here.
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 
 
 class _Body(BaseModel):
@@ -65,7 +68,7 @@ class RevertCreation(_Body):
 class CommitCreation(_Body):
     message: str
     metadata: dict[str, str] | None = None
-    date: int | None = None
+    date: Int64 | None = None
     allow_empty: bool = False
     force: bool = False
 
@@ -196,7 +199,11 @@ def router(store: Store) -> APIRouter:
             # lakeFS with a single blockstore knows only the storage id "".
             raise BadRequest(f"storage id: invalid value {body.storage_id!r}: validation error")
         repo = store.create_repository(
-            body.name, body.storage_namespace, body.default_branch, bare=bare
+            body.name,
+            body.storage_namespace,
+            body.default_branch,
+            bare=bare,
+            sample_data=body.sample_data,
         )
         return JSONResponse(repo, 201)
 

@@ -106,8 +106,18 @@ class Store:
     # ---------------------------------------------------------------- repositories
 
     def create_repository(
-        self, name: str, storage_namespace: str, default_branch: str, bare: bool = False
+        self,
+        name: str,
+        storage_namespace: str,
+        default_branch: str,
+        bare: bool = False,
+        sample_data: bool = False,
     ) -> dict:
+        """Create a repository (with ``default_branch`` on an empty first commit unless bare).
+
+        Raises BadRequest (bad names, empty namespace, sample data asked: this server has
+        none of lakeFS's sample assets) and Conflict (exists; checked first, as lakeFS does).
+        """
         names.check_repository_name(name)
         names.check_branch_name(default_branch)
         if not storage_namespace:
@@ -116,6 +126,8 @@ class Store:
         with self.db.write() as conn:
             if self._repo_row(conn, name) is not None:
                 raise Conflict(f"repository {name!r} already exists")
+            if sample_data:
+                raise BadRequest("sample_data is not supported by this server")
             conn.execute(
                 "INSERT INTO repositories VALUES (?, ?, ?, ?)",
                 (name, storage_namespace, default_branch, now // 1_000_000_000),

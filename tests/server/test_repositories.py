@@ -158,3 +158,20 @@ def test_storage_id_is_the_single_blockstores_empty_id(api):
     with pytest.raises(ApiException) as err:
         api.repos.create_repository(bad)
     assert err.value.status == 400
+
+
+def test_sample_data_is_refused_after_the_existence_check(api, repo_name):
+    with pytest.raises(ApiException) as err:
+        api.repos.create_repository(
+            lakefs_sdk.RepositoryCreation(
+                name=repo_name, storage_namespace="local://s", sample_data=True
+            )
+        )
+    assert err.value.status == 409  # lakefs clients' exist_ok relies on this order
+    with pytest.raises(ApiException) as err:
+        api.repos.create_repository(
+            lakefs_sdk.RepositoryCreation(
+                name=repo_name + "-new", storage_namespace="local://s", sample_data=True
+            )
+        )
+    assert err.value.status == 400 and "sample_data" in err.value.body
