@@ -77,6 +77,11 @@ FIXED_PATH_PARAMETERS = {
 # lakeFS's document says getObject answers application/octet-stream, but lakeFS serves the
 # object's own content type (controller GetObject sets entry.ContentType); so does this server.
 OBJECT_CONTENT_TYPE = """
+# The location-headers inference (the server sends none) scans JSON bodies for URLs and
+# crashes schemathesis 4.32 on an object path such as "[x" ("Invalid IPv6 URL").
+[phases.stateful.inference]
+algorithms = ["dependency-analysis"]
+
 [[operations]]
 include-operation-id = "getObject"
 checks.content_type_conformance.enabled = false
