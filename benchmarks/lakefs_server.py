@@ -1,7 +1,7 @@
 """Benchmark of the embedded lakeFS-compatible server, measured through lakefs-sdk on loopback.
 
-Run: ``python benchmarks/lakefs_server.py [--quick] [--throughput-only]``. Prints one JSON object per line:
-``{"benchmark", "metric", "value", "unit", "baseline", "ratio", "target"}``.
+Run: ``python benchmarks/lakefs_server.py [--quick] [--throughput-only]``. Prints one JSON
+object per line: ``{"benchmark", "metric", "value", "unit", "baseline", "ratio", "target"}``.
 """
 
 from __future__ import annotations
