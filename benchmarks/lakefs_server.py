@@ -1,7 +1,7 @@
 """Benchmark of the embedded lakeFS-compatible server, measured through lakefs-sdk on loopback.
 
-Run: ``python benchmarks/lakefs_server.py [--quick] [--throughput-only]``. Prints one JSON
-object per line: ``{"benchmark", "metric", "value", "unit", "baseline", "ratio", "target"}``.
+Run: ``python benchmarks/lakefs_server.py [--quick]``. Prints one JSON object per line:
+``{"benchmark", "metric", "value", "unit", "baseline", "ratio", "target"}``.
 """
 
 from __future__ import annotations
@@ -256,12 +256,12 @@ def peak_rss_mib(pid: int) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
     parser.add_argument(
         "--throughput-only",
         action="store_true",
         help="measure only the large upload and download (and cp, their baseline)",
     )
+    parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
     args = parser.parse_args()
     n = 30 if args.quick else 200
     big = 5_000 if args.quick else 100_000

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -15,8 +14,9 @@ from airflow_pachyderm.server.tree import DiffItem
 
 DEFAULT_AMOUNT = 100
 MAX_AMOUNT = 1000
-# lakeFS's int64 fields; larger values are a 400 there (JSON decoding), and SQLite's limit here.
-Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+# Commit dates clients can turn into a date-time: 0001-01-01 .. 9999-12-31 (epoch seconds).
+MIN_COMMIT_DATE = -62_135_596_800
+MAX_COMMIT_DATE = 253_402_300_799
 
 
 class _Body(BaseModel):
@@ -68,7 +68,7 @@ class RevertCreation(_Body):
 class CommitCreation(_Body):
     message: str
     metadata: dict[str, str] | None = None
-    date: Int64 | None = None
+    date: int | None = Field(default=None, ge=MIN_COMMIT_DATE, le=MAX_COMMIT_DATE)
     allow_empty: bool = False
     force: bool = False
 

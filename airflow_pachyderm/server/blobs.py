@@ -87,10 +87,14 @@ class BlobWriter:
         self._out.write(chunks)
 
     def finish(self) -> BlobInfo:
+        try:
+            self._out.close()
+        except BaseException:
+            self.abort()
+            raise
         address = self._sha.hexdigest()
         target = self._store.path(address)
         try:
-            self._out.close()
             if target.exists():
                 # Same content already stored (and fsynced when it was written).
                 self._file.close()
