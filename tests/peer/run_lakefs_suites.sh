@@ -45,6 +45,8 @@ SERVE=("$PY" "$ROOT/tests/peer/with_server.py")
 export PATH="$PEER_VENV/bin:$PATH"
 status=0
 summary=""
+SCRATCH="$(mktemp -d)"  # schemathesis keeps a cache in its working directory
+trap 'rm -rf "$SCRATCH"' EXIT
 
 run_suite() {  # name, directory, then the command
   local name=$1 dir=$2 rc; shift 2
@@ -68,9 +70,9 @@ for suite in "${SUITES[@]}"; do
       ;;
     schemathesis)
       # Twice: names as generated (mostly 404s and 400s), then against a populated repository.
-      run_suite schemathesis "$ROOT" "${SERVE[@]}" -- "$PY" "$ROOT/tests/peer/api_fuzz.py" \
+      run_suite schemathesis "$SCRATCH" "${SERVE[@]}" -- "$PY" "$ROOT/tests/peer/api_fuzz.py" \
         "$LAKEFS/api/swagger.yml" --max-examples 10
-      run_suite schemathesis-repository "$ROOT" "${SERVE[@]}" --sample-repo fuzz-sample -- \
+      run_suite schemathesis-repository "$SCRATCH" "${SERVE[@]}" --sample-repo fuzz-sample -- \
         "$PY" "$ROOT/tests/peer/api_fuzz.py" "$LAKEFS/api/swagger.yml" --repository fuzz-sample \
         --max-examples 30
       ;;
