@@ -35,6 +35,7 @@ from airflow_pachyderm.server.refs import looks_like_commit_id, parse_ref
 from airflow_pachyderm.server.tree import Change, DiffItem, Entry, TreeStore, same_object
 
 MERGE_STRATEGIES = ("source-wins", "dest-wins")
+MERGE_STRATEGY_KEY = ".lakefs.merge.strategy"  # graveler MergeStrategyMetadataKey
 
 
 @dataclass(frozen=True)
@@ -557,7 +558,8 @@ class Store:
                 repo,
                 parents,
                 message or f"Merge '{source}' into '{destination}'",
-                metadata or {},
+                # lakeFS records the strategy on every merge commit, over a user key alike.
+                {**(metadata or {}), MERGE_STRATEGY_KEY: strategy or "default"},
                 meta_range,
             )
             self._move_branch(conn, repo, destination, commit.id)

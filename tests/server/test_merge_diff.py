@@ -89,7 +89,8 @@ def test_merge_strategies(api, repo_name, forked, strategy, winner):
     )
     commit = api.commits.get_commit(repo_name, result.reference)
     assert commit.parents == [main_head, dev_head]
-    assert (commit.message, commit.metadata) == ("merge dev", {"why": "test"})
+    assert commit.message == "merge dev"
+    assert commit.metadata == {"why": "test", ".lakefs.merge.strategy": strategy}
     assert api.read(repo_name, "main", "conflict") == winner
     assert api.read(repo_name, "main", "only-dev-changes") == b"dev"
     assert api.read(repo_name, "main", "only-main-changes") == b"main"
@@ -156,7 +157,9 @@ def test_merge_commits_when_source_changed_even_if_result_equals_destination(api
     api.commit(repo_name, "dev", "remove tmp")
     main_head = api.branches.get_branch(repo_name, "main").commit_id
     merged = api.refs.merge_into_branch(repo_name, "dev", "main", lakefs_sdk.Merge(message="m"))
-    assert api.commits.get_commit(repo_name, merged.reference).parents[0] == main_head
+    commit = api.commits.get_commit(repo_name, merged.reference)
+    assert commit.parents[0] == main_head
+    assert commit.metadata == {".lakefs.merge.strategy": "default"}
     assert api.paths(repo_name, "main") == []
 
 
