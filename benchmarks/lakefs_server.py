@@ -256,6 +256,11 @@ def peak_rss_mib(pid: int) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--throughput-only",
+        action="store_true",
+        help="measure only the large upload and download (and cp, their baseline)",
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
     args = parser.parse_args()
     n = 30 if args.quick else 200
@@ -265,8 +270,9 @@ def main() -> int:
     try:
         with LakeFSServerProcess(data_dir=work / "data") as server:
             bench = Bench(server, work)
-            bench.latencies(n)
-            bench.commit_scaling(big, rounds=10 if args.quick else 20)
+            if not args.throughput_only:
+                bench.latencies(n)
+                bench.commit_scaling(big, rounds=10 if args.quick else 20)
             bench.throughput(size)
             emit("server", "peak_rss", peak_rss_mib(server.pid), "MiB", "<= 256 MiB")
     finally:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from airflow_pachyderm.server.errors import BadRequest
 from airflow_pachyderm.server.store import Page, Store, successor
@@ -14,6 +14,9 @@ from airflow_pachyderm.server.tree import DiffItem
 
 DEFAULT_AMOUNT = 100
 MAX_AMOUNT = 1000
+# Commit dates clients can turn into a date-time: 0001-01-01 .. 9999-12-31 (epoch seconds).
+MIN_COMMIT_DATE = -62_135_596_800
+MAX_COMMIT_DATE = 253_402_300_799
 
 
 class _Body(BaseModel):
@@ -26,6 +29,7 @@ class RepositoryCreation(_Body):
     default_branch: str = "main"
     sample_data: bool = False
     read_only: bool = False
+    storage_id: str | None = None
 
 
 class BranchCreation(_Body):
@@ -46,6 +50,13 @@ class CommitOverrides(_Body):
     metadata: dict[str, str] | None = None
 
 
+class CherryPickCreation(_Body):
+    ref: str
+    parent_number: int | None = None
+    commit_overrides: CommitOverrides | None = None
+    force: bool = False
+
+
 class RevertCreation(_Body):
     ref: str
     parent_number: int
@@ -57,7 +68,7 @@ class RevertCreation(_Body):
 class CommitCreation(_Body):
     message: str
     metadata: dict[str, str] | None = None
-    date: int | None = None
+    date: int | None = Field(default=None, ge=MIN_COMMIT_DATE, le=MAX_COMMIT_DATE)
     allow_empty: bool = False
     force: bool = False
 
@@ -98,15 +109,22 @@ def list_response(page: Page) -> JSONResponse:
     )
 
 
-def diff_json(item: DiffItem) -> dict:
+def diff_json(item: DiffItem, uncommitted: bool = False) -> dict:
+    """One lakeFS Diff entry. As in lakeFS, a removal's size is the removed object's in a diff
+    between commits, but 0 in a branch's uncommitted changes (its staged tombstone's size)."""
     path, left, right = item
     kind = "added" if left is None else "removed" if right is None else "changed"
-    size = (right or left).size  # type: ignore[union-attr]
+    size = 0 if right is None and uncommitted else (right or left).size  # type: ignore[union-attr]
     return {"type": kind, "path": path, "path_type": "object", "size_bytes": size}
 
 
 def diff_page(
-    items: Iterator[DiffItem], prefix: str, after: str, delimiter: str, amount: int
+    items: Iterator[DiffItem],
+    prefix: str,
+    after: str,
+    delimiter: str,
+    amount: int,
+    uncommitted: bool = False,
 ) -> Page:
     """Page through a diff stream; with a delimiter, changed sub-trees show as one prefix."""
 
@@ -125,7 +143,7 @@ def diff_page(
                     last_prefix = common
                     yield {"type": "prefix_changed", "path": common, "path_type": "common_prefix"}
                 continue
-            yield diff_json(item)
+            yield diff_json(item, uncommitted)
 
     return take_page(results(), amount)
 
@@ -177,8 +195,15 @@ def router(store: Store) -> APIRouter:
 
     @api.post("/repositories", status_code=201)
     def create_repository(body: RepositoryCreation, bare: bool = False) -> Response:
+        if body.storage_id:
+            # lakeFS with a single blockstore knows only the storage id "".
+            raise BadRequest(f"storage id: invalid value {body.storage_id!r}: validation error")
         repo = store.create_repository(
-            body.name, body.storage_namespace, body.default_branch, bare=bare
+            body.name,
+            body.storage_namespace,
+            body.default_branch,
+            bare=bare,
+            sample_data=body.sample_data,
         )
         return JSONResponse(repo, 201)
 
@@ -209,7 +234,7 @@ def router(store: Store) -> APIRouter:
 
     @api.post("/repositories/{repository}/branches", status_code=201)
     def create_branch(repository: str, body: BranchCreation) -> Response:
-        commit_id = store.create_branch(repository, body.name, body.source)
+        commit_id = store.create_branch(repository, body.name, body.source, hidden=body.hidden)
         return PlainTextResponse(commit_id, 201)
 
     @api.get("/repositories/{repository}/branches")
@@ -221,7 +246,7 @@ def router(store: Store) -> APIRouter:
         show_hidden: bool = False,
     ) -> Response:
         return list_response(
-            store.list_refs("branches", repository, prefix, after, page_amount(amount))
+            store.list_refs("branches", repository, prefix, after, page_amount(amount), show_hidden)
         )
 
     @api.get("/repositories/{repository}/branches/{branch}")
@@ -257,6 +282,19 @@ def router(store: Store) -> APIRouter:
         )
         return Response(status_code=204)
 
+    @api.post("/repositories/{repository}/branches/{branch}/cherry-pick", status_code=201)
+    def cherry_pick(repository: str, branch: str, body: CherryPickCreation) -> Response:
+        overrides = body.commit_overrides or CommitOverrides()
+        commit = store.cherry_pick(
+            repository,
+            branch,
+            body.ref,
+            body.parent_number,
+            message=overrides.message,
+            metadata=overrides.metadata,
+        )
+        return JSONResponse(commit, 201)
+
     @api.get("/repositories/{repository}/branches/{branch}/diff")
     def diff_branch(
         repository: str,
@@ -268,7 +306,8 @@ def router(store: Store) -> APIRouter:
     ) -> Response:
         start = diff_start(prefix, after, delimiter)
         items = store.diff_uncommitted(repository, branch, start)
-        return list_response(diff_page(items, prefix, after, delimiter, page_amount(amount)))
+        page = diff_page(items, prefix, after, delimiter, page_amount(amount), uncommitted=True)
+        return list_response(page)
 
     # ------------------------------------------------------------ commits
 

@@ -36,10 +36,12 @@ CREATE TABLE IF NOT EXISTS commits (
     generation INTEGER NOT NULL,
     PRIMARY KEY (repo, id)
 ) WITHOUT ROWID;
+-- hidden: left out of branch listings unless asked (lakeFS's ephemeral branches).
 CREATE TABLE IF NOT EXISTS branches (
     repo TEXT NOT NULL,
     name TEXT NOT NULL,
     commit_id TEXT NOT NULL,
+    hidden INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (repo, name)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tags (
@@ -77,6 +79,7 @@ class Database:
         conn = self.conn()
         conn.execute("PRAGMA journal_mode=WAL")
         conn.executescript(SCHEMA)
+        _migrate(conn)
 
     def conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -124,3 +127,10 @@ class Database:
             yield conn
         finally:
             conn.execute("COMMIT")
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring a data directory written by an older version up to the current schema."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(branches)")}
+    if "hidden" not in columns:
+        conn.execute("ALTER TABLE branches ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0")

@@ -57,10 +57,14 @@ class NoChanges(BadRequest):
 
 
 class DirtyBranch(BadRequest):
-    """The branch has uncommitted changes (lakeFS: ``ErrDirtyBranch``, 400)."""
+    """The branch has uncommitted changes (lakeFS: ``ErrDirtyBranch``, 400).
+
+    The message is lakeFS's own: clients (the ``lakefs`` wrapper's transactions) match on it.
+    """
 
     def __init__(self, branch: str) -> None:
-        super().__init__(f"branch {branch!r} has uncommitted changes")
+        super().__init__("uncommitted changes (dirty branch)")
+        self.branch = branch
 
 
 class MergeConflict(Conflict):

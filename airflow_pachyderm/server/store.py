@@ -35,6 +35,7 @@ from airflow_pachyderm.server.refs import looks_like_commit_id, parse_ref
 from airflow_pachyderm.server.tree import Change, DiffItem, Entry, TreeStore, same_object
 
 MERGE_STRATEGIES = ("source-wins", "dest-wins")
+MERGE_STRATEGY_KEY = ".lakefs.merge.strategy"  # graveler MergeStrategyMetadataKey
 
 
 @dataclass(frozen=True)
@@ -106,8 +107,18 @@ class Store:
     # ---------------------------------------------------------------- repositories
 
     def create_repository(
-        self, name: str, storage_namespace: str, default_branch: str, bare: bool = False
+        self,
+        name: str,
+        storage_namespace: str,
+        default_branch: str,
+        bare: bool = False,
+        sample_data: bool = False,
     ) -> dict:
+        """Create a repository (with ``default_branch`` on an empty first commit unless bare).
+
+        Raises BadRequest (bad names, empty namespace, sample data asked: this server has
+        none of lakeFS's sample assets) and Conflict (exists; checked first, as lakeFS does).
+        """
         names.check_repository_name(name)
         names.check_branch_name(default_branch)
         if not storage_namespace:
@@ -116,6 +127,8 @@ class Store:
         with self.db.write() as conn:
             if self._repo_row(conn, name) is not None:
                 raise Conflict(f"repository {name!r} already exists")
+            if sample_data:
+                raise BadRequest("sample_data is not supported by this server")
             conn.execute(
                 "INSERT INTO repositories VALUES (?, ?, ?, ?)",
                 (name, storage_namespace, default_branch, now // 1_000_000_000),
@@ -125,7 +138,8 @@ class Store:
                     conn, name, [], "Repository created", {}, self.trees.empty_id, committer=""
                 )
                 conn.execute(
-                    "INSERT INTO branches VALUES (?, ?, ?)", (name, default_branch, commit.id)
+                    "INSERT INTO branches (repo, name, commit_id) VALUES (?, ?, ?)",
+                    (name, default_branch, commit.id),
                 )
         return self.get_repository(name)
 
@@ -156,14 +170,21 @@ class Store:
 
     # ---------------------------------------------------------------- branches and tags
 
-    def create_branch(self, repo: str, name: str, source: str) -> str:
+    def create_branch(self, repo: str, name: str, source: str, hidden: bool = False) -> str:
+        """Create branch ``name`` at ``source``'s commit; a hidden one is left out of listings.
+
+        Raises NotFound (repository or source), Conflict (exists), BadRequest (bad name).
+        """
         names.check_branch_name(name)
         with self.db.write() as conn:
             self._require_repo(conn, repo)
             if self._branch_commit(conn, repo, name) is not None:
-                raise Conflict(f"branch {name!r} already exists")
+                raise Conflict(f"branch already exists: {name!r}")
             commit = self.resolve(conn, repo, source).commit
-            conn.execute("INSERT INTO branches VALUES (?, ?, ?)", (repo, name, commit.id))
+            conn.execute(
+                "INSERT INTO branches (repo, name, commit_id, hidden) VALUES (?, ?, ?, ?)",
+                (repo, name, commit.id, int(hidden)),
+            )
         return commit.id
 
     def get_branch(self, repo: str, name: str) -> dict:
@@ -174,11 +195,20 @@ class Store:
             raise NotFound(f"branch {name!r} not found in repository {repo!r}")
         return {"id": name, "commit_id": commit_id}
 
-    def list_refs(self, table: str, repo: str, prefix: str, after: str, amount: int) -> Page:
+    def list_refs(
+        self,
+        table: str,
+        repo: str,
+        prefix: str,
+        after: str,
+        amount: int,
+        show_hidden: bool = True,
+    ) -> Page:
         conn = self.db.conn()
         self._require_repo(conn, repo)
+        visible = "" if show_hidden or table != "branches" else " AND hidden = 0"
         rows = self._list_names(
-            f"SELECT name, commit_id FROM {table} WHERE repo = ?",
+            f"SELECT name, commit_id FROM {table} WHERE repo = ?{visible}",
             "name",
             (repo,),
             prefix,
@@ -206,7 +236,7 @@ class Store:
                 "SELECT 1 FROM tags WHERE repo = ? AND name = ?", (repo, name)
             ).fetchone()
             if row is not None:
-                raise Conflict(f"tag {name!r} already exists (tags are immutable)")
+                raise Conflict(f"tag already exists: {name!r} (tags are immutable)")
             commit = self.resolve(conn, repo, ref).commit
             conn.execute("INSERT INTO tags VALUES (?, ?, ?)", (repo, name, commit.id))
         return {"id": name, "commit_id": commit.id}
@@ -514,29 +544,85 @@ class Store:
                 raise DirtyBranch(destination)
             src = self.resolve(conn, repo, source).commit
             base = self.merge_base(conn, repo, src, dest)
-            changes = self._three_way(base, src, dest, strategy)
-            meta_range = self.trees.apply(conn, dest.meta_range_id, changes)
-            if meta_range == dest.meta_range_id and not allow_empty:
+            # As lakeFS (committed manager): "no changes" means the source changed nothing
+            # since the merge base; a merge whose result equals the destination still commits.
+            if not allow_empty and _same_tree(base, src):
                 raise NoChanges("merge")
+            changes = self._three_way(
+                base.meta_range_id, src.meta_range_id, dest.meta_range_id, strategy
+            )
+            meta_range = self.trees.apply(conn, dest.meta_range_id, changes)
             parents = [dest.id] if squash else [dest.id, src.id]
             commit = self._new_commit(
                 conn,
                 repo,
                 parents,
                 message or f"Merge '{source}' into '{destination}'",
-                metadata or {},
+                # lakeFS records the strategy on every merge commit, over a user key alike.
+                {**(metadata or {}), MERGE_STRATEGY_KEY: strategy or "default"},
                 meta_range,
             )
             self._move_branch(conn, repo, destination, commit.id)
         return commit.id
 
+    def cherry_pick(
+        self,
+        repo: str,
+        branch: str,
+        ref: str,
+        parent_number: int | None = None,
+        message: str | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> dict:
+        """A new commit on ``branch`` replaying what ``ref`` changed relative to a parent.
+
+        As lakeFS (graveler ``CherryPick``): a three-way merge with the parent as base, the
+        commit's message and metadata (or the overrides), plus ``cherry-pick-origin`` and
+        ``cherry-pick-committer`` metadata; refused on a dirty branch; merge commits need a
+        1-based ``parent_number``.
+        """
+        with self.db.write() as conn:
+            head = self._branch_head(conn, repo, branch)
+            target = self.resolve(conn, repo, ref).commit
+            if parent_number is None:
+                if len(target.parents) > 1:
+                    raise BadRequest(
+                        "must specify 1-based parent number for cherry-picking merge commit"
+                    )
+                parent_number = 1
+            if parent_number < 1 or parent_number > len(target.parents):
+                raise BadRequest(
+                    f"parent {parent_number}: given commit does not have the given parent number"
+                )
+            if self._is_dirty(conn, repo, branch):
+                raise DirtyBranch(branch)
+            parent = self._commit(conn, repo, target.parents[parent_number - 1])
+            if _same_tree(parent, target):
+                raise NoChanges("cherry-pick")
+            changes = self._three_way(
+                parent.meta_range_id, target.meta_range_id, head.meta_range_id, None
+            )
+            meta_range = self.trees.apply(conn, head.meta_range_id, changes)
+            picked_metadata = dict(target.metadata if metadata is None else metadata)
+            picked_metadata["cherry-pick-origin"] = target.id
+            picked_metadata["cherry-pick-committer"] = target.committer
+            commit = self._new_commit(
+                conn, repo, [head.id], message or target.message, picked_metadata, meta_range
+            )
+            self._move_branch(conn, repo, branch, commit.id)
+        return commit.to_api()
+
     def _three_way(
-        self, base: Commit, src: Commit, dest: Commit, strategy: str | None
+        self, base_tree: str, src_tree: str, dest_tree: str, strategy: str | None
     ) -> list[Change]:
+        """Changes to apply to ``dest_tree``: what the source changed since the base.
+
+        Paths changed differently on both sides are conflicts unless ``strategy`` resolves them.
+        """
         changes: list[Change] = []
         conflicts: list[str] = []
-        src_diff = self.trees.diff(base.meta_range_id, src.meta_range_id)
-        dest_diff = self.trees.diff(base.meta_range_id, dest.meta_range_id)
+        src_diff = self.trees.diff(base_tree, src_tree)
+        dest_diff = self.trees.diff(base_tree, dest_tree)
         a = next(src_diff, None)
         b = next(dest_diff, None)
         while a is not None:
@@ -887,6 +973,17 @@ class Store:
         return self.db.conn().execute(sql, params).fetchall()
 
 
+def _same_tree(base: Commit, source: Commit) -> bool:
+    """lakeFS's test for a merge source that changed nothing: equal metarange ids.
+
+    A repository's first commit has lakeFS's empty metarange id "", which no written tree
+    has: a tree emptied again by later commits still counts as a change against it.
+    """
+    if source.id == base.id:
+        return True
+    return bool(base.parents) and source.meta_range_id == base.meta_range_id
+
+
 def _repo_api(row) -> dict:
     return {
         "id": row[0],
@@ -894,6 +991,8 @@ def _repo_api(row) -> dict:
         "default_branch": row[2],
         "creation_date": row[3],
         "read_only": False,
+        # One blockstore, so one storage, whose id is "" as in a single-blockstore lakeFS.
+        "storage_id": "",
     }
 
 

@@ -25,24 +25,27 @@ class BlobSink:
 
     def __init__(self, blobs: BlobStore) -> None:
         self._writer = blobs.writer()
-        self._buffer = bytearray()
-        self._pending: asyncio.Future | None = None  # both halves of the last buffer
+        self._chunks: list[bytes] = []  # received, not yet handed to the workers
+        self._buffered = 0
+        self._pending: asyncio.Future | None = None  # both halves of the last batch
         self._loop = asyncio.get_running_loop()
 
     async def write(self, chunk: bytes) -> None:
-        self._buffer += chunk
-        if len(self._buffer) >= FLUSH_BYTES:
+        """Take one received chunk (immutable ``bytes``: it is kept, not copied)."""
+        self._chunks.append(chunk)
+        self._buffered += len(chunk)
+        if self._buffered >= FLUSH_BYTES:
             await self._flush()
 
     async def _flush(self) -> None:
         if self._pending is not None:
             await self._pending
             self._pending = None
-        if self._buffer:
-            data, self._buffer = bytes(self._buffer), bytearray()
+        if self._chunks:
+            chunks, self._chunks, self._buffered = self._chunks, [], 0
             self._pending = asyncio.gather(
-                self._loop.run_in_executor(None, self._writer.update_checksum, data),
-                self._loop.run_in_executor(None, self._writer.store, data),
+                self._loop.run_in_executor(None, self._writer.update_checksum, chunks),
+                self._loop.run_in_executor(None, self._writer.store, chunks),
             )
 
     async def finish(self) -> BlobInfo:

@@ -89,7 +89,8 @@ def test_merge_strategies(api, repo_name, forked, strategy, winner):
     )
     commit = api.commits.get_commit(repo_name, result.reference)
     assert commit.parents == [main_head, dev_head]
-    assert (commit.message, commit.metadata) == ("merge dev", {"why": "test"})
+    assert commit.message == "merge dev"
+    assert commit.metadata == {"why": "test", ".lakefs.merge.strategy": strategy}
     assert api.read(repo_name, "main", "conflict") == winner
     assert api.read(repo_name, "main", "only-dev-changes") == b"dev"
     assert api.read(repo_name, "main", "only-main-changes") == b"main"
@@ -119,7 +120,10 @@ def test_merge_into_dirty_branch_is_400_and_squash_has_one_parent(api, repo_name
     api.put(repo_name, "main", "dirty", b"d")
     with pytest.raises(ApiException) as err:
         api.refs.merge_into_branch(repo_name, "dev", "main")
+    # lakeFS refuses any merge into a branch with uncommitted changes, overlapping or not
+    # (graveler prepareForCommitIDUpdate); clients match on its message.
     assert err.value.status == 400
+    assert json.loads(err.value.body)["message"] == "uncommitted changes (dirty branch)"
     api.branches.reset_branch(repo_name, "main", lakefs_sdk.ResetCreation(type="reset"))
     head = api.branches.get_branch(repo_name, "main").commit_id
     base = api.refs.find_merge_base(repo_name, "dev", "main")
@@ -142,3 +146,78 @@ def test_criss_cross_history_merges_against_nearest_base(api, repo_name):
         api.refs.merge_into_branch(repo_name, "main", "dev")
     assert api.paths(repo_name, "main") == api.paths(repo_name, "dev")
     assert len(api.paths(repo_name, "main")) == 6
+
+
+def test_merge_commits_when_source_changed_even_if_result_equals_destination(api, repo_name):
+    # "no changes" is about the source since the merge base, not about the result.
+    api.branches.create_branch(repo_name, lakefs_sdk.BranchCreation(name="dev", source="main"))
+    api.put(repo_name, "dev", "tmp", b"t")
+    api.commit(repo_name, "dev", "add tmp")
+    api.objects.delete_object(repo_name, "dev", "tmp")
+    api.commit(repo_name, "dev", "remove tmp")
+    main_head = api.branches.get_branch(repo_name, "main").commit_id
+    merged = api.refs.merge_into_branch(repo_name, "dev", "main", lakefs_sdk.Merge(message="m"))
+    commit = api.commits.get_commit(repo_name, merged.reference)
+    assert commit.parents[0] == main_head
+    assert commit.metadata == {".lakefs.merge.strategy": "default"}
+    assert api.paths(repo_name, "main") == []
+
+
+def test_uncommitted_removal_has_size_zero_and_committed_removal_its_size(api, repo_name):
+    api.put(repo_name, "main", "gone", b"12345")
+    before = api.commit(repo_name, "main", "add")
+    api.objects.delete_object(repo_name, "main", "gone")
+    [staged] = api.branches.diff_branch(repo_name, "main").results
+    assert (staged.type, staged.size_bytes) == ("removed", 0)
+    api.commit(repo_name, "main", "remove")
+    [committed] = api.refs.diff_refs(repo_name, before.id, "main").results
+    assert (committed.type, committed.size_bytes) == ("removed", 5)
+
+
+def _cherry_pick(api, repo, branch, ref, **kwargs):
+    return api.branches.cherry_pick(repo, branch, lakefs_sdk.CherryPickCreation(ref=ref, **kwargs))
+
+
+def test_cherry_pick_replays_one_commit_with_origin_metadata(api, repo_name):
+    api.branches.create_branch(repo_name, lakefs_sdk.BranchCreation(name="dev", source="main"))
+    api.put(repo_name, "dev", "first", b"1")
+    api.commit(repo_name, "dev", "first")
+    api.put(repo_name, "dev", "second", b"2")
+    picked = api.commit(repo_name, "dev", "second", metadata={"k": "v"})
+    main_head = api.branches.get_branch(repo_name, "main").commit_id
+    commit = _cherry_pick(api, repo_name, "main", "dev")
+    assert commit.parents == [main_head] and commit.message == "second"
+    assert commit.metadata == {
+        "k": "v",
+        "cherry-pick-origin": picked.id,
+        "cherry-pick-committer": picked.committer,
+    }
+    assert api.paths(repo_name, "main") == ["second"]
+    overridden = _cherry_pick(
+        api,
+        repo_name,
+        "main",
+        "dev~1",
+        commit_overrides=lakefs_sdk.CommitOverrides(message="again", metadata={"a": "b"}),
+    )
+    assert overridden.message == "again" and overridden.metadata["a"] == "b"
+    assert api.paths(repo_name, "main") == ["first", "second"]
+
+
+def test_cherry_pick_refusals(api, repo_name, forked):
+    def status(branch, ref, **kwargs):
+        with pytest.raises(ApiException) as err:
+            _cherry_pick(api, repo_name, branch, ref, **kwargs)
+        return err.value.status
+
+    assert status("main", "dev") == 409  # "conflict" changed on both sides
+    merged = api.refs.merge_into_branch(
+        repo_name, "dev", "main", lakefs_sdk.Merge(strategy="dest-wins")
+    )
+    api.branches.create_branch(repo_name, lakefs_sdk.BranchCreation(name="o", source=forked.id))
+    assert status("o", merged.reference) == 400  # a merge commit needs parent_number
+    assert status("o", merged.reference, parent_number=3) == 400
+    assert _cherry_pick(api, repo_name, "o", merged.reference, parent_number=1).parents
+    api.put(repo_name, "o", "dirty", b"d")
+    assert status("o", "dev") == 400
+    assert status("o", "no-such-ref") == 404

@@ -143,3 +143,35 @@ def test_unknown_route_is_404_json(api):
     response = api.request("GET", "/no/such/route")
     assert response.status == 404
     assert "message" in response.json()
+
+
+def test_storage_id_is_the_single_blockstores_empty_id(api):
+    name = f"sid-{secrets.token_hex(4)}"
+    creation = lakefs_sdk.RepositoryCreation(
+        name=name, storage_namespace="local://x", storage_id=""
+    )
+    assert api.repos.create_repository(creation).storage_id == ""
+    assert api.repos.get_repository(name).storage_id == ""
+    bad = lakefs_sdk.RepositoryCreation(
+        name=name + "b", storage_namespace="local://y", storage_id="s3"
+    )
+    with pytest.raises(ApiException) as err:
+        api.repos.create_repository(bad)
+    assert err.value.status == 400
+
+
+def test_sample_data_is_refused_after_the_existence_check(api, repo_name):
+    with pytest.raises(ApiException) as err:
+        api.repos.create_repository(
+            lakefs_sdk.RepositoryCreation(
+                name=repo_name, storage_namespace="local://s", sample_data=True
+            )
+        )
+    assert err.value.status == 409  # lakefs clients' exist_ok relies on this order
+    with pytest.raises(ApiException) as err:
+        api.repos.create_repository(
+            lakefs_sdk.RepositoryCreation(
+                name=repo_name + "-new", storage_namespace="local://s", sample_data=True
+            )
+        )
+    assert err.value.status == 400 and "sample_data" in err.value.body
