@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "airflow"
 from airflow_stack import AirflowStack
 from dag_files import ML_DAG_IDS, write_dag_files
 from demo_data import ingest_demo, to_csv
-from runs import dag_runs, q, settle, wait_for_parsed_dags
+from runs import dag_runs, q, settle, wait_for_parsed_dags, wait_ml_caught_up
 
 from airflow_pachyderm.lakefs import LakeFSClient, LakeFSConfig
 from airflow_pachyderm.server.process import LakeFSServerProcess
@@ -94,6 +94,7 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="trigger-latency-"))
     with LakeFSServerProcess(data_dir=work / "lakefs") as server:
+        (work / "specs").mkdir()
         files = write_dag_files(work / "airflow" / "dags", work / "specs")
         files.broken.unlink()  # only the ml demo's DAGs
         files.sensors.unlink()
@@ -112,6 +113,7 @@ def main() -> int:
             demo = ingest_demo(client)
             for dag_id in ML_DAG_IDS:
                 stack.api("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
+            wait_ml_caught_up(stack, client, time.monotonic() + 600)
             settle(stack, ML_DAG_IDS, time.monotonic() + 600)
             rows = next(iter(demo.attributes.values()))
             queued_s: list[float] = []

@@ -165,3 +165,33 @@ def input_commits(client: LakeFSClient, repo: str, ref: str) -> dict[str, str]:
         for key, value in metadata.items()
         if key.startswith(prefix) and key.count(".") == 2
     }
+
+
+def watchers(stack: AirflowStack, uri: str) -> list[dict[str, Any]]:
+    """The asset watchers Airflow has attached to the asset ``uri``."""
+    (asset,) = [
+        a for a in stack.api("GET", "/api/v2/assets", query={"uri_pattern": uri})["assets"]
+        if a["uri"] == uri
+    ]
+    return asset["watchers"]
+
+
+ML_INPUT_ASSETS = (
+    "lakefs://training/main", "lakefs://attributes/main", "lakefs://code/main",
+    "lakefs://model/main",
+)
+
+
+def wait_ml_caught_up(stack: AirflowStack, client: LakeFSClient, deadline: float) -> None:
+    """After unpausing the ml DAGs: their watchers start at the dag-processor's next parse
+    of the file, then model runs, and inference runs on the model's output commit."""
+    for uri in ML_INPUT_ASSETS:
+        stack.wait_for(f"a watcher on {uri}", lambda u=uri: watchers(stack, u), deadline)
+    stack.wait_for(
+        "inference to read the first model",
+        lambda: client.branch_exists("model", "main")
+        and client.branch_exists("inference", "main")
+        and input_commits(client, "inference", "main").get("model")
+        == client.resolve_ref("model", "main"),
+        deadline,
+    )

@@ -43,6 +43,8 @@ from runs import (
     settle,
     task_states,
     wait_for_parsed_dags,
+    wait_ml_caught_up,
+    watchers,
 )
 
 from airflow_pachyderm.jobs.job import JOB_BRANCH_PREFIX
@@ -98,14 +100,6 @@ class Live:
         return path, self.lakefs.commit("attributes", "main", message).id
 
 
-def watchers(stack: AirflowStack, uri: str) -> list[dict[str, Any]]:
-    (asset,) = [
-        a for a in stack.api("GET", "/api/v2/assets", query={"uri_pattern": uri})["assets"]
-        if a["uri"] == uri
-    ]
-    return asset["watchers"]
-
-
 @pytest.fixture(scope="module")
 def live(
     airflow_stack: AirflowStack, lakefs: LakeFSClient, docker_api: Any
@@ -116,21 +110,7 @@ def live(
         airflow_stack.api("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
     state = Live(airflow_stack, lakefs, demo)
     try:
-        # Watchers start after the dag-processor's next parse of the unpaused DAGs; the
-        # catch-up then runs model, and inference on its output.
-        deadline = time.monotonic() + PIPELINES_TIMEOUT
-        for uri in ("lakefs://training/main", "lakefs://attributes/main",
-                    "lakefs://code/main", "lakefs://model/main"):
-            airflow_stack.wait_for(f"a watcher on {uri}", lambda u=uri: watchers(
-                airflow_stack, u), deadline)
-        airflow_stack.wait_for(
-            "inference to read the first model",
-            lambda: lakefs.branch_exists("model", "main")
-            and lakefs.branch_exists("inference", "main")
-            and input_commits(lakefs, "inference", "main").get("model")
-            == lakefs.resolve_ref("model", "main"),
-            deadline,
-        )
+        wait_ml_caught_up(airflow_stack, lakefs, time.monotonic() + PIPELINES_TIMEOUT)
         yield state
     finally:
         # Best effort: when a test failed, its own error is the one to report.
