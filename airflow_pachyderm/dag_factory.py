@@ -20,16 +20,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import (
-    DAG,
-    Asset,
+from airflow.sdk import DAG, Asset, Param
+
+from airflow_pachyderm.compat import (
     AssetOrTimeSchedule,
     CronTriggerTimetable,
     DeltaTriggerTimetable,
     MultipleCronTriggerTimetable,
-    Param,
 )
-
 from airflow_pachyderm.spec.checking import load_graph
 from airflow_pachyderm.spec.cron import every_seconds
 from airflow_pachyderm.spec.models import Input, PipelineSpec
