@@ -9,8 +9,7 @@ PYTEST_ARGS ?=
 # scheduler chains one pipeline into the next. The main virtualenv runs the newest minor.
 OLDEST_AIRFLOW ?= 3.1
 OLDEST_VENV := .venv-airflow-$(OLDEST_AIRFLOW)
-CORE_TESTS := tests/test_dag_factory.py \
-  tests/jobs/test_cli_run_datums.py::test_run_executes_pipelines_in_order_through_airflow \
+CORE_TESTS := tests/test_dag_factory.py tests/test_supported_versions.py \
   tests/airflow/test_cli_run_ml_example.py \
   tests/airflow/test_components.py::test_new_commit_triggers_pipeline_and_its_output_triggers_downstream
 
