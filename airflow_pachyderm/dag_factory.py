@@ -23,17 +23,15 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import (
-    DAG,
-    Asset,
+from airflow.sdk import DAG, Asset, Param
+
+from airflow_pachyderm.compat import (
     AssetOrTimeSchedule,
     AssetWatcher,
     CronTriggerTimetable,
     DeltaTriggerTimetable,
     MultipleCronTriggerTimetable,
-    Param,
 )
-
 from airflow_pachyderm.spec.checking import load_graph
 from airflow_pachyderm.spec.cron import every_seconds
 from airflow_pachyderm.spec.errors import format_warning

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -75,6 +76,9 @@ def prepare_airflow_home(home: Path, spec_path: Path, conn_id: str) -> Path:
     os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(dags)
     os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
     os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{home / 'airflow.db'}"
+    # dag.test() serves the Execution API in-process; its startup raises "api_auth/jwt_secret
+    # must be set" without one (seen on Airflow 3.2.2). A random one: it never leaves here.
+    os.environ.setdefault("AIRFLOW__API_AUTH__JWT_SECRET", secrets.token_urlsafe(32))
     _connection_from_lakectl(conn_id)
     marker = home / ".migrated"
     if not marker.exists():
@@ -157,13 +161,12 @@ def _input_names(spec) -> set[str]:
 
 
 def _run_dags(selected, pins, output_branch, reprocess, conn_id) -> tuple[int, list[str]]:
-    from airflow.dag_processing.dagbag import DagBag
-
+    from airflow_pachyderm.compat import dag_bag
     from airflow_pachyderm.jobs.job import job_id_for
     from airflow_pachyderm.lakefs.hook import LakeFSHook
     from airflow_pachyderm.lakefs.provenance import KEY_JOB
 
-    bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+    bag = dag_bag(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
     if bag.import_errors:
         for error in bag.import_errors.values():
             print(error, file=sys.stderr)

@@ -8,8 +8,8 @@ import os
 from typing import Any
 
 from airflow.sdk import BaseHook
-from airflow.sdk.exceptions import AirflowNotFoundException
 
+from airflow_pachyderm.compat import AirflowNotFoundException
 from airflow_pachyderm.lakefs.client import (
     DEFAULT_STORAGE_NAMESPACE_TEMPLATE,
     LakeFSClient,

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from airflow.sdk import Asset
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+from airflow_pachyderm.compat import AirflowFailException, AirflowSkipException
 from airflow_pachyderm.jobs.commit import commit_job
 from airflow_pachyderm.jobs.job import JobStateMissingError, job_id_for
 from airflow_pachyderm.operators._common import PipelineOperator

@@ -7,8 +7,7 @@ from collections.abc import Iterable
 from typing import IO, Any
 from urllib.parse import urlparse
 
-from airflow.sdk.exceptions import AirflowSkipException
-
+from airflow_pachyderm.compat import AirflowSkipException
 from airflow_pachyderm.jobs.egress import FileSink, Sink, mirror_commit, scheme_of
 from airflow_pachyderm.operators._common import PipelineOperator
 from airflow_pachyderm.spec.models import SQLDatabaseEgress

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
-
+from airflow_pachyderm.compat import AirflowFailException, AirflowSkipException
 from airflow_pachyderm.jobs.plan import (
     InputMissingError,
     JobInputError,

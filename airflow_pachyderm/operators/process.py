@@ -8,8 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowFailException
-
+from airflow_pachyderm.compat import AirflowFailException
 from airflow_pachyderm.jobs.commit import find_job_commit
 from airflow_pachyderm.jobs.job import BatchRef, JobStateMissingError
 from airflow_pachyderm.jobs.process import DatumFailedError, process_batch

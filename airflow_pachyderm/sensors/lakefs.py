@@ -12,8 +12,8 @@ from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
-from airflow.sdk.exceptions import AirflowException
 
+from airflow_pachyderm.compat import AirflowException
 from airflow_pachyderm.lakefs.hook import LakeFSHook
 from airflow_pachyderm.lakefs.watch import changed_under, path_present
 from airflow_pachyderm.triggers.commits import LakeFSCommitTrigger, LakeFSFileTrigger

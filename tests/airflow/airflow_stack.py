@@ -39,6 +39,8 @@ HEALTH_KEYS = {
     "triggerer": "triggerer",
 }
 JWT_SECRET = "airflow-pachyderm-component-tests"
+# The simple auth manager hands out tokens here without credentials when all are admins.
+TOKEN_PATH = "/auth/token"
 
 
 class ComponentError(AssertionError):
@@ -58,6 +60,7 @@ class AirflowStack:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.extra_env = dict(extra_env or {})
+        self._access_token: str | None = None
         self._processes: dict[str, subprocess.Popen[bytes]] = {}
         self.dags_folder.mkdir(parents=True, exist_ok=True)
 
@@ -223,6 +226,13 @@ class AirflowStack:
         """Run an ``airflow`` command given ``-o json`` and decode its JSON output."""
         return json_from_output(self.cli(*args, "-o", "json", ok_codes=ok_codes))
 
+    def access_token(self) -> str:
+        """A JWT of the all-admins user. Airflow 3.1's api-server wants one on every call;
+        3.2+ also take calls without (the simple auth manager's all-admins middleware)."""
+        if self._access_token is None:
+            self._access_token = self.api("GET", TOKEN_PATH, expect=201)["access_token"]
+        return self._access_token
+
     def api(
         self,
         method: str,
@@ -239,6 +249,8 @@ class AirflowStack:
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(url, data=data, method=method)
         request.add_header("Accept", "application/json")
+        if path != TOKEN_PATH:
+            request.add_header("Authorization", f"Bearer {self.access_token()}")
         if data is not None:
             request.add_header("Content-Type", "application/json")
         try:
