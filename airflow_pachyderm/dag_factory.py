@@ -23,11 +23,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import DAG, Asset, Param
+from airflow.sdk import DAG, Asset, AssetWatcher, Param
 
 from airflow_pachyderm.compat import (
     AssetOrTimeSchedule,
-    AssetWatcher,
     CronTriggerTimetable,
     DeltaTriggerTimetable,
     MultipleCronTriggerTimetable,
