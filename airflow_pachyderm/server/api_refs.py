@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from airflow_pachyderm.server.errors import BadRequest
 from airflow_pachyderm.server.store import Page, Store, successor
@@ -14,10 +14,43 @@ from airflow_pachyderm.server.tree import DiffItem
 
 DEFAULT_AMOUNT = 100
 MAX_AMOUNT = 1000
+# Commit dates clients can turn into a date-time: 0001-01-01 .. 9999-12-31 (epoch seconds).
+MIN_COMMIT_DATE = -62_135_596_800
+MAX_COMMIT_DATE = 253_402_300_799
 
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+    @model_validator(mode="after")
+    def _utf8_text(self) -> _Body:
+        # JSON may escape lone surrogates ("\ud800"): text no UTF-8 store or client can hold.
+        for name, value in self:
+            for text in _strings(value):
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise ValueError(f"{name}: text is not valid UTF-8 (lone surrogate)") from None
+        return self
+
+
+# The base of every JSON request body, for the other route modules.
+RequestBody = _Body
+
+
+def _strings(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key)
+            yield from _strings(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, BaseModel):
+        for _, item in value:
+            yield from _strings(item)
 
 
 class RepositoryCreation(_Body):
@@ -57,7 +90,7 @@ class RevertCreation(_Body):
 class CommitCreation(_Body):
     message: str
     metadata: dict[str, str] | None = None
-    date: int | None = None
+    date: int | None = Field(default=None, ge=MIN_COMMIT_DATE, le=MAX_COMMIT_DATE)
     allow_empty: bool = False
     force: bool = False
 

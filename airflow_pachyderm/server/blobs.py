@@ -4,17 +4,38 @@ A blob's address is the sha256 of its bytes and its file lives at ``blobs/ab/<sh
 file names come from hashes only, so no object path can reach outside the data directory.
 Data is streamed to a temporary file in the same file system while hashing, fsynced, then
 renamed into place, so a crash never leaves a partial blob under a valid address.
+
+The address doubles as a checksum: reads are checked against it (see ``transfer``), and an
+upload of content whose stored blob is damaged replaces the blob, which heals every object
+pointing at it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 _HEX = frozenset("0123456789abcdef")
+HASH_CHUNK = 1024 * 1024
+# Blobs whose hash was checked, with the file's identity then: ranged reads of a big object
+# do not re-hash it each time while the file is unchanged. Bounded; cleared when full.
+MAX_VERIFIED = 65536
+
+log = logging.getLogger(__name__)
+
+
+class BlobCorrupt(Exception):
+    """A blob's bytes do not hash to its address (bit rot, truncation, tampering)."""
+
+    def __init__(self, address: str, detail: str) -> None:
+        super().__init__(f"blob {address} {detail}")
+        self.address = address
+        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -29,6 +50,9 @@ class BlobStore:
         self.root = root
         self.tmp = root / "tmp"
         self.tmp.mkdir(parents=True, exist_ok=True)
+        self._verified: dict[str, tuple[int, ...]] = {}
+        # Off only to measure what checking costs (benchmarks/lakefs_server.py).
+        self.verify_reads = True
         # Leftovers of uploads interrupted by a crash: never referenced, safe to drop.
         for leftover in self.tmp.iterdir():
             leftover.unlink(missing_ok=True)
@@ -40,6 +64,43 @@ class BlobStore:
 
     def writer(self) -> BlobWriter:
         return BlobWriter(self)
+
+    # ---------------------------------------------------------------- checked reads
+
+    def open_checked(self, address: str, size: int) -> BinaryIO:
+        """Open a blob whose object says it holds ``size`` bytes.
+
+        Raises ``FileNotFoundError`` when it is missing and :class:`BlobCorrupt` when its
+        length differs (a truncated blob is refused before any byte is sent).
+        """
+        file = self.path(address).open("rb")
+        actual = os.fstat(file.fileno()).st_size
+        if actual != size:
+            file.close()
+            raise BlobCorrupt(address, f"holds {actual} bytes where {size} were stored")
+        return file
+
+    def verify(self, address: str, file: BinaryIO) -> None:
+        """Hash the whole of an open blob (unless unchanged since its last check).
+
+        Raises :class:`BlobCorrupt` when the hash is not the address.
+        """
+        identity = signature(file)
+        if self._verified.get(address) == identity:
+            return
+        sha = hashlib.sha256()
+        offset = 0
+        while chunk := os.pread(file.fileno(), HASH_CHUNK, offset):
+            sha.update(chunk)
+            offset += len(chunk)
+        if sha.hexdigest() != address:
+            raise BlobCorrupt(address, f"hashes to {sha.hexdigest()}, not to its address")
+        self.mark_verified(address, identity)
+
+    def mark_verified(self, address: str, signature: tuple[int, ...]) -> None:
+        if len(self._verified) >= MAX_VERIFIED:
+            self._verified.clear()
+        self._verified[address] = signature
 
     def put(self, data: bytes) -> BlobInfo:
         writer = self.writer()
@@ -84,7 +145,7 @@ class BlobWriter:
         address = self._sha.hexdigest()
         target = self._store.path(address)
         try:
-            if target.exists():
+            if self._intact(address, target):
                 # Same content already stored (and fsynced when it was written).
                 self._file.close()
                 self._tmp_path.unlink(missing_ok=True)
@@ -99,10 +160,29 @@ class BlobWriter:
             raise
         return BlobInfo(address=address, checksum=self._md5.hexdigest(), size=self._size)
 
+    def _intact(self, address: str, target: Path) -> bool:
+        """Whether ``target`` already holds this content; a damaged copy gets replaced."""
+        try:
+            with self._store.open_checked(address, self._size) as existing:
+                self._store.verify(address, existing)
+            return True
+        except FileNotFoundError:
+            return False
+        except BlobCorrupt as exc:
+            log.warning("replacing damaged %s with the bytes just uploaded", exc)
+            return False
+
     def abort(self) -> None:
         if not self._file.closed:
             self._file.close()
         self._tmp_path.unlink(missing_ok=True)
+
+
+def signature(file: BinaryIO) -> tuple[int, ...]:
+    """The identity of an open blob file, as :meth:`BlobStore.mark_verified` records it."""
+    # Any write to the file (or its replacement) changes one of these.
+    st = os.fstat(file.fileno())
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def _ensure_dir(directory: Path) -> None:

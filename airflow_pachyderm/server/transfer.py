@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import re
 from collections.abc import Iterator
-from pathlib import Path
+from typing import BinaryIO
 
-from airflow_pachyderm.server.blobs import BlobInfo, BlobStore
+from airflow_pachyderm.server.blobs import BlobCorrupt, BlobInfo, BlobStore, signature
 from airflow_pachyderm.server.errors import RangeNotSatisfiable
 
 FLUSH_BYTES = 4 * 1024 * 1024
@@ -76,13 +77,37 @@ def parse_range(header: str, size: int) -> tuple[int, int]:
     return start, end
 
 
-def read_blob(path: Path, start: int, end: int) -> Iterator[bytes]:
-    with path.open("rb") as f:
-        f.seek(start)
+def read_range(file: BinaryIO, start: int, end: int) -> Iterator[bytes]:
+    """Bytes ``start..end`` of an open (already verified) blob; closes it when done."""
+    with file:
+        file.seek(start)
         remaining = end - start
         while remaining > 0:
-            chunk = f.read(min(READ_CHUNK, remaining))
+            chunk = file.read(min(READ_CHUNK, remaining))
             if not chunk:
                 return
             remaining -= len(chunk)
             yield chunk
+
+
+def read_verified(blobs: BlobStore, address: str, file: BinaryIO) -> Iterator[bytes]:
+    """A whole blob, hashed as it streams; closes it when done.
+
+    The last chunk is held back until the hash matches the address: on a mismatch the
+    response ends early (clients see a short body, an error) and :class:`BlobCorrupt` is
+    raised, so a client never receives a complete body of wrong bytes.
+    """
+    with file:
+        identity = signature(file)
+        sha = hashlib.sha256()
+        held: bytes | None = None
+        while chunk := file.read(READ_CHUNK):
+            sha.update(chunk)
+            if held is not None:
+                yield held
+            held = chunk
+        if sha.hexdigest() != address:
+            raise BlobCorrupt(address, f"hashes to {sha.hexdigest()}, not to its address")
+        blobs.mark_verified(address, identity)
+        if held is not None:
+            yield held
