@@ -136,7 +136,8 @@ class _Parser:
 
     def _fail(self, message: str, at: int | None = None, hint: str = "") -> GlobError:
         where = self.pos if at is None else at
-        text = f"glob {self.pattern!r}: {message} at character {where + 1}"
+        shown = self.pattern if len(self.pattern) <= 80 else self.pattern[:60] + "..."
+        text = f"glob {shown!r}: {message} at character {where + 1}"
         return GlobError(f"{text}: {hint}" if hint else text)
 
     def parse_sequence(self, stops: str) -> Seq:

@@ -15,6 +15,7 @@ see ``airflow_pachyderm/runners/README.md`` for the layout it sees.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
 BATCH_DIR = "/pfs/.batch"
 _INPUT_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 NOBODY = "65534:65534"
+_logger = logging.getLogger(__name__)
 
 
 def default_user() -> str:
@@ -63,6 +65,11 @@ def default_user() -> str:
     """
     uid = os.getuid()
     return f"{uid}:{os.getgid()}" if uid != 0 else NOBODY
+
+
+def is_root(user: str) -> bool:
+    """Whether a container ``user`` ("name", "uid" or "uid:gid") is root."""
+    return user.split(":", 1)[0] in ("root", "0")
 
 
 def cleanup_job_containers(
@@ -172,6 +179,12 @@ class _BatchRun:
         self.results_dir = batch_dir / "results"
         self.mask = SecretMasker(job.secrets_env.values())
         self.user = spec.user or default_user()
+        if is_root(self.user):
+            _logger.warning(
+                "pipeline %s: transform.user %r runs the transform as root (without "
+                "capabilities, with no-new-privileges); prefer a non-root user",
+                job.pipeline, self.user,
+            )  # fmt: skip
         self.session: Session | None = None
         self._sessions_started = 0
 
@@ -197,6 +210,7 @@ class _BatchRun:
             network=self.spec.network,
             nano_cpus=int(cpus * 1e9) if cpus else None,
             mem_limit=self.spec.memory_limit_bytes,
+            pids_limit=self.spec.pids_limit,
         )
 
     def _session(self, binds: dict[str, dict[str, str]]) -> Session:

@@ -154,6 +154,10 @@ Duration = Annotated[
         }
     ),
 ]
+# A transform needs a few processes (shell, interpreter, supervisor); the kernel's pid_max
+# caps the rest.
+MIN_PIDS = 16
+MAX_PIDS = 4_194_304
 _MEMORY_PATTERN = r"^[0-9]+(\.[0-9]+)?([eE][0-9]+)?([KMGTPE]i|[kKMGTPE])?$"
 Memory = Annotated[
     int,
@@ -518,6 +522,13 @@ class Resources(SpecModel):
         None,
         description="Scratch disk in bytes.",
         json_schema_extra=pachyderm("resourceLimits.disk"),
+    )
+    pids: int | None = Field(
+        None,
+        ge=MIN_PIDS,
+        le=MAX_PIDS,
+        description="Processes and threads each container may run (the Docker runner's "
+        "default is 1024). Not in Pachyderm's spec.",
     )
 
 
