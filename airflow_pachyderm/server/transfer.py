@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import re
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO
 
 from airflow_pachyderm.server.blobs import BlobCorrupt, BlobInfo, BlobStore, signature
@@ -95,17 +96,23 @@ def read_verified(blobs: BlobStore, address: str, file: BinaryIO) -> Iterator[by
 
     The last chunk is held back until the hash matches the address: on a mismatch the
     response ends early (clients see a short body, an error) and :class:`BlobCorrupt` is
-    raised, so a client never receives a complete body of wrong bytes.
+    raised, so a client never receives a complete body of wrong bytes. Hashing runs on its
+    own thread (hashlib releases the GIL), overlapping with sending the previous chunks.
     """
-    with file:
+    with file, ThreadPoolExecutor(1, thread_name_prefix="blob-hash") as hasher:
         identity = signature(file)
         sha = hashlib.sha256()
         held: bytes | None = None
+        hashing: Future | None = None
         while chunk := file.read(READ_CHUNK):
-            sha.update(chunk)
+            if hashing is not None:
+                hashing.result()  # one chunk in flight: ordered updates, bounded memory
+            hashing = hasher.submit(sha.update, chunk)
             if held is not None:
                 yield held
             held = chunk
+        if hashing is not None:
+            hashing.result()
         if sha.hexdigest() != address:
             raise BlobCorrupt(address, f"hashes to {sha.hexdigest()}, not to its address")
         blobs.mark_verified(address, identity)
