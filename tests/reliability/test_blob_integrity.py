@@ -1,20 +1,26 @@
 """Causes 1-3: stored object data is checked against its content address on every read.
 
 Faults are injected on disk, in the blob files the server wrote: a flipped byte, a
-truncation, a deletion, and a flipped byte in an object too big to hash before sending.
+truncation, a deletion, a flipped byte in an object too big to hash before sending, and a
+``kill -9`` of the server in the middle of an upload.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import os
 import secrets
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from rawhttp import RawClient
 
+from airflow_pachyderm.server.process import LakeFSServerProcess
 from airflow_pachyderm.server.transfer import READ_CHUNK
 
 BIG = 9 * 1024 * 1024  # above the size hashed before the first byte (8 MiB)
@@ -123,3 +129,48 @@ def test_big_object_with_a_flipped_byte_is_cut_short(raw: RawClient, offset: int
     raw.conn.close()
     raw.upload(repo, "heal.bin", data)
     assert raw.get(repo, "main", "big.bin").body == data
+
+
+def test_kill_9_mid_upload_leaves_no_blob_and_keeps_what_was_there(tmp_path: Path) -> None:
+    with LakeFSServerProcess(data_dir=tmp_path / "data") as server:
+        raw = RawClient(server)
+        repo = raw.new_repo()
+        kept = secrets.token_bytes(100_000)
+        raw.upload(repo, "kept.bin", kept)
+        assert raw.commit(repo).status == 201
+        raw.close()
+        sent = threading.Event()
+
+        def body() -> Iterator[bytes]:
+            for _ in range(64):
+                yield secrets.token_bytes(1 << 20)
+                sent.set()
+                time.sleep(0.02)
+
+        def upload() -> None:
+            conn = http.client.HTTPConnection(server.host, server.port, timeout=30)
+            with contextlib.suppress(OSError, http.client.HTTPException):
+                conn.request(
+                    "POST",
+                    f"/api/v1/repositories/{repo}/branches/main/objects?path=partial.bin",
+                    body=body(),
+                    headers={"Authorization": raw.auth, "Transfer-Encoding": "chunked"},
+                    encode_chunked=True,
+                )
+                conn.getresponse().read()
+
+        uploader = threading.Thread(target=upload)
+        uploader.start()
+        assert sent.wait(30)
+        time.sleep(0.3)  # a few MiB in flight, some flushed to the temporary file
+        server.kill()
+        uploader.join(30)
+        server.start()
+        raw = RawClient(server)
+        assert raw.get(repo, "main", "partial.bin").status == 404
+        assert raw.get(repo, "main", "kept.bin").body == kept
+        blobs = tmp_path / "data" / "blobs"
+        assert list((blobs / "tmp").iterdir()) == []
+        for blob in blobs.glob("??/*"):  # every stored blob is whole
+            assert hashlib.sha256(blob.read_bytes()).hexdigest() == blob.name
+        raw.close()
