@@ -9,7 +9,7 @@ do, and compares every answer with the model.
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from rawhttp import RawClient, q
 
@@ -37,7 +37,7 @@ def folded(keys, prefix: str, delimiter: str) -> list[str]:
 
 
 def list_all(raw: RawClient, route: str, amount: int, **query: str) -> list[str]:
-    """Every page of a listing, following ``next_offset`` as clients do."""
+    """Every page of a listing (paths, or ids of refs), following ``next_offset``."""
     found: list[str] = []
     after = ""
     for _ in range(200):
@@ -45,7 +45,7 @@ def list_all(raw: RawClient, route: str, amount: int, **query: str) -> list[str]
         reply = raw.call("GET", f"{route}?{params}&amount={amount}")
         assert reply.status == 200, (route, query, reply.body)
         page = reply.json()
-        found += [item["path"] for item in page["results"]]
+        found += [item.get("path", item.get("id")) for item in page["results"]]
         if not page["pagination"]["has_more"]:
             return found
         after = page["pagination"]["next_offset"]
@@ -63,9 +63,20 @@ def list_all(raw: RawClient, route: str, amount: int, **query: str) -> list[str]
     delimiter=DELIMITERS,
     amount=st.integers(1, 4),
     back=st.integers(0, 4),
+    staged=st.lists(KEYS, max_size=4),
+)
+# The shapes that once answered 500, always tried (successor of the last code point, and of
+# the one before the surrogates).
+@example(
+    history=[({"a\U0010ffff/x": b"1", "a\U0010ffff": b"2", "b": b"3"}, [])],
+    prefix="a\U0010ffff", delimiter="\U0010ffff", amount=1, back=0, staged=["a\U0010ffffz"],
+)
+@example(
+    history=[({"\ud7ff/a": b"1", "\ud7ff\ud7ff": b"2", "\ue000": b"3"}, ["\ue000"])],
+    prefix="\ud7ff", delimiter="\ud7ff", amount=1, back=1, staged=["\ud7ffb", "\ue000"],
 )
 def test_listing_and_refs_follow_the_model(
-    raw: RawClient, history, prefix: str, delimiter: str, amount: int, back: int
+    raw: RawClient, history, prefix: str, delimiter: str, amount: int, back: int, staged
 ) -> None:
     repo = raw.new_repo()
     trees: list[dict[str, bytes]] = [{}]  # trees[i]: the tree after i commits of ours
@@ -106,3 +117,25 @@ def test_listing_and_refs_follow_the_model(
         type="two_dot",
     )  # fmt: skip
     assert diff == [k for k in changed if k.startswith(prefix)], (prefix, diff)
+
+    # Branches and tags under the prefix (names are ASCII, prefixes need not be).
+    raw.call("POST", f"/repositories/{repo}/tags", {"id": "v1", "ref": "main"})
+    for kind, names in (("branches", ["main"]), ("tags", ["v1"])):
+        shown = list_all(raw, f"/repositories/{repo}/{kind}", amount, prefix=prefix)
+        assert shown == [n for n in names if n.startswith(prefix)], (kind, prefix)
+    reply = raw.call("GET", f"/repositories?prefix={q(prefix)}&after={q(prefix)}")
+    assert reply.status == 200, reply.body
+    assert all(r["id"].startswith(prefix) for r in reply.json()["results"])
+
+    # Resetting the uncommitted changes under the prefix drops exactly those.
+    for key in staged:
+        raw.upload(repo, key, b"staged")
+    if prefix:
+        reply = raw.call("PUT", f"/repositories/{repo}/branches/main",
+                         {"type": "common_prefix", "path": prefix})  # fmt: skip
+        assert reply.status == 204, reply.body
+    pending = sorted(
+        k for k in set(staged) if not (prefix and k.startswith(prefix)) and last.get(k) != b"staged"
+    )
+    shown = list_all(raw, f"/repositories/{repo}/branches/main/diff", amount)
+    assert shown == pending, (prefix, staged)
