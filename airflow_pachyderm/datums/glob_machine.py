@@ -10,7 +10,11 @@ construction) and run two ways:
   for a program of ``m`` instructions, never more;
 * capture groups (``$1`` in ``joinOn``/``groupBy``) through a Pike VM, run only on paths
   the DFA accepted; it keeps threads in priority order, so captures are those a
-  backtracking engine would report (leftmost, greedy), still in O(n * m).
+  backtracking engine would report (leftmost, greedy), still in O(n * m). One difference:
+  an iteration of ``+( )``/``*( )`` that matches nothing is never taken, where a
+  backtracking engine takes one more, empty iteration; which paths match is the same, only
+  a capture inside such a group may come out empty instead of holding the last non-empty
+  iteration (templates expand both to what they hold).
 """
 
 from __future__ import annotations

@@ -98,9 +98,26 @@ def test_engine_agrees_with_the_reference(glob: str, paths: list[str]) -> None:
         expected = reference.fullmatch(path)
         found = compiled.match(path)
         assert (found is None) == (expected is None), (glob, path)
-        if expected is not None:
-            got = [found.group(n) for n in range(1, compiled.groups + 1)]
-            assert got == list(expected.groups()), (glob, path)
+        if expected is not None and not has_empty_loop(glob):
+            # Templates expand a group that matched nothing and one that took no part alike.
+            got = [found.group(n) or "" for n in range(1, compiled.groups + 1)]
+            assert got == [group or "" for group in expected.groups()], (glob, path)
+
+
+def has_empty_loop(glob: str) -> bool:
+    """Whether a repeated group ``+( )``/``*( )`` can match nothing.
+
+    There backtracking takes one extra, empty iteration (and captures in it), a
+    non-backtracking engine does not; which strings match is the same, captures may not be.
+    """
+    for start in (m.end() for m in re.finditer(r"[+*]\(", glob)):
+        depth, end = 1, start
+        while depth:
+            depth += {"(": 1, ")": -1}.get(glob[end], 0)
+            end += 1
+        if reference_regex("/@(" + glob[start : end - 1] + ")").fullmatch("/"):
+            return True
+    return False
 
 
 # ---------------------------------------------------------------- time against path length
