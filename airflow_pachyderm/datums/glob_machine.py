@@ -186,27 +186,11 @@ class Machine:
 
     def _closure(self, starts) -> tuple[int, ...]:
         """The ``char``/``match`` instructions reachable without reading a character."""
-        program = self.program
+        threads: list[tuple[int, tuple | None]] = []
         seen: set[int] = set()
-        found: list[int] = []
-        stack = list(reversed(list(starts)))
-        while stack:
-            pc = stack.pop()
-            if pc in seen:
-                continue
-            seen.add(pc)
-            op = program[pc]
-            kind = op[0]
-            if kind == "split":
-                stack.append(op[2])
-                stack.append(op[1])
-            elif kind == "jmp":
-                stack.append(op[1])
-            elif kind == "save":
-                stack.append(pc + 1)
-            else:
-                found.append(pc)
-        return tuple(sorted(found))
+        for pc in starts:
+            self._add_thread(threads, pc, None, seen)
+        return tuple(sorted(pc for pc, _ in threads))
 
     # ---------------------------------------------------------------- captures (Pike VM)
 
@@ -235,13 +219,17 @@ class Machine:
 
     def _add_thread(
         self,
-        threads: list[tuple[int, tuple]],
+        threads: list,
         pc: int,
-        slots: tuple,
+        slots: tuple | None,
         seen: set[int],
         position: int = 0,
-    ) -> list[tuple[int, tuple]]:
-        # Depth-first in priority order with an explicit stack (no recursion limit).
+    ) -> list:
+        """Follow epsilon moves from ``pc``, appending the ``char``/``match`` threads reached.
+
+        Depth-first in priority order with an explicit stack (no recursion limit); ``slots``
+        None tracks no captures (the DFA's closures).
+        """
         stack = [(pc, slots)]
         program = self.program
         while stack:
@@ -257,9 +245,11 @@ class Machine:
             elif kind == "jmp":
                 stack.append((op[1], slots))
             elif kind == "save":
-                changed = list(slots)
-                changed[op[1]] = position
-                stack.append((pc + 1, tuple(changed)))
+                if slots is not None:
+                    changed = list(slots)
+                    changed[op[1]] = position
+                    slots = tuple(changed)
+                stack.append((pc + 1, slots))
             else:
                 threads.append((pc, slots))
         return threads
