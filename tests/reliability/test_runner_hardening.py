@@ -21,6 +21,7 @@ from airflow_pachyderm.runners.base import (
     BatchResult,
     DatumWork,
     JobContext,
+    RunnerError,
     TransformSpec,
 )
 from airflow_pachyderm.runners.docker import DockerRunner, cleanup_job_containers
@@ -174,3 +175,9 @@ def test_hard_links_in_out_are_published_as_plain_files(tmp_path: Path, docker_a
     docs = (REPO / "airflow_pachyderm" / "runners" / "README.md").read_text()
     assert "Hard links are accepted" in docs and "no links" not in (REPO / "README.md").read_text()
     assert os.path.samefile(datum.output_dir / "a.txt", datum.output_dir / "sub" / "b.txt")
+
+
+def test_limits_beyond_the_docker_host_are_a_clear_runner_error(tmp_path: Path, docker_api) -> None:
+    cpus = docker_api.info()["NCPU"]
+    with pytest.raises(RunnerError, match=r"Docker refused the container .*CPUs"):
+        run(tmp_path, docker_api, "pass", cpu_limit=float(cpus + 1000))
