@@ -4,6 +4,7 @@ dropped keep-alive connection), a full disk gets 507 and a log line naming the d
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import sys
 import time
@@ -167,6 +168,8 @@ def test_commit_date_outside_what_a_timestamp_holds_is_a_bad_request(
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
+    if os.geteuid() != 0:
+        pytest.fail("the full-disk test mounts a 2 MiB tmpfs: run it as root (CI does)")
     mount = tmp_path / "tmpfs"
     mount.mkdir()
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], check=True)
