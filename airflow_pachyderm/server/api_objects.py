@@ -143,10 +143,11 @@ def object_body(store: Store, entry: Entry, name: str, start: int, end: int) -> 
         raise _corrupt(name, exc) from None
     if not blobs.verify_reads:
         return read_range(file, start, end)
-    if start == 0 and end == entry.size and entry.size > VERIFY_FIRST_BYTES:
+    whole = start == 0 and end == entry.size
+    if whole and entry.size > VERIFY_FIRST_BYTES:
         return _cut_short_if_corrupt(read_verified(blobs, entry.address, file), name)
     try:
-        blobs.verify(entry.address, file)
+        blobs.verify(entry.address, file, trust_unchanged=not whole)
     except BlobCorrupt as exc:
         file.close()
         raise _corrupt(name, exc) from None
