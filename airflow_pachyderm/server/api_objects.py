@@ -144,9 +144,10 @@ def object_body(store: Store, entry: Entry, name: str, start: int, end: int) -> 
     if not blobs.verify_reads:
         return read_range(file, start, end)
     whole = start == 0 and end == entry.size
-    if whole and entry.size > VERIFY_FIRST_BYTES:
-        return _cut_short_if_corrupt(read_verified(blobs, entry.address, file), name)
     try:
+        blobs.check_known_damage(entry.address, file)
+        if whole and entry.size > VERIFY_FIRST_BYTES:
+            return _cut_short_if_corrupt(read_verified(blobs, entry.address, file), name)
         blobs.verify(entry.address, file, trust_unchanged=not whole)
     except BlobCorrupt as exc:
         file.close()

@@ -96,13 +96,23 @@ class BlobStore:
             sha.update(chunk)
             offset += len(chunk)
         if sha.hexdigest() != address:
-            raise BlobCorrupt(address, f"hashes to {sha.hexdigest()}, not to its address")
+            raise self.mismatch(address, identity, sha.hexdigest())
         self.mark_verified(address, identity)
 
     def mark_verified(self, address: str, signature: tuple[int, ...]) -> None:
         if len(self._verified) >= MAX_VERIFIED:
             self._verified.clear()
         self._verified[address] = signature
+
+    def mismatch(self, address: str, signature: tuple[int, ...], digest: str) -> BlobCorrupt:
+        """The error for a blob that hashed to ``digest``; remembered while the file stays."""
+        self._verified[address] = ("corrupt", *signature)
+        return BlobCorrupt(address, f"hashes to {digest}, not to its address")
+
+    def check_known_damage(self, address: str, file: BinaryIO) -> None:
+        """Raise :class:`BlobCorrupt` at once if this very file already failed its hash."""
+        if self._verified.get(address) == ("corrupt", *signature(file)):
+            raise BlobCorrupt(address, "failed its hash check on an earlier read")
 
     def put(self, data: bytes) -> BlobInfo:
         writer = self.writer()

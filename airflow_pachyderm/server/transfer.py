@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO
 
-from airflow_pachyderm.server.blobs import BlobCorrupt, BlobInfo, BlobStore, signature
+from airflow_pachyderm.server.blobs import BlobInfo, BlobStore, signature
 from airflow_pachyderm.server.errors import RangeNotSatisfiable
 
 FLUSH_BYTES = 4 * 1024 * 1024
@@ -116,7 +116,7 @@ def read_verified(blobs: BlobStore, address: str, file: BinaryIO) -> Iterator[by
         if hashing is not None:
             hashing.result()
         if sha.hexdigest() != address:
-            raise BlobCorrupt(address, f"hashes to {sha.hexdigest()}, not to its address")
+            raise blobs.mismatch(address, identity, sha.hexdigest())
         blobs.mark_verified(address, identity)
         if held is not None:
             yield held

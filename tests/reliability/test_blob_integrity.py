@@ -127,6 +127,9 @@ def test_big_object_with_a_flipped_byte_is_cut_short(raw: RawClient, offset: int
         response.read()
     assert len(info.value.partial) <= BIG - (BIG % VERIFY_CHUNK or VERIFY_CHUNK)
     raw.conn.close()
+    # Known damaged now: the next read is refused before any byte, naming object and blob.
+    reply = raw.get(repo, "main", "big.bin")
+    assert reply.status == 500 and "big.bin" in reply.message and blob.name in reply.message
     raw.upload(repo, "heal.bin", data)
     assert raw.get(repo, "main", "big.bin").body == data
 
