@@ -1,7 +1,9 @@
 """Benchmark of the embedded lakeFS-compatible server, measured through lakefs-sdk on loopback.
 
-Run: ``python benchmarks/lakefs_server.py [--quick]``. Prints one JSON object per line:
-``{"benchmark", "metric", "value", "unit", "baseline", "ratio", "target"}``.
+Run: ``python benchmarks/lakefs_server.py [--quick] [--verify-cost]``. Prints one JSON object
+per line: ``{"benchmark", "metric", "value", "unit", "baseline", "ratio", "target"}``.
+``--verify-cost`` runs only the cost of checking blobs on read (1 GiB, or 64 MiB with
+``--quick``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 import lakefs_sdk
 import urllib3
 
+from airflow_pachyderm.server.cli import NO_VERIFY_ENV
 from airflow_pachyderm.server.process import LakeFSServerProcess
 
 MiB = 1024 * 1024
@@ -239,6 +242,47 @@ class Bench:
         source.unlink()
 
 
+def download_seconds(bench: Bench, repo: str, path: str, size: int, rounds: int) -> float:
+    """Best time to stream an object (bytes discarded: the server's cost, not the disk's)."""
+    url = f"{bench.server.endpoint}/api/v1/repositories/{repo}/refs/main/objects?path={path}"
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        response = bench.http.request("GET", url, preload_content=False)
+        received = sum(len(chunk) for chunk in response.stream(MiB))
+        response.release_conn()
+        best = min(best, time.perf_counter() - start)
+        if response.status != 200 or received != size:
+            raise RuntimeError(f"download failed: {response.status}, {received} bytes")
+    return best
+
+
+def verify_cost(work: Path, size: int, rounds: int = 3) -> None:
+    """A download with every byte hashed against the blob's address, and one without."""
+    source = work / "verify.bin"
+    with source.open("wb") as f:
+        for _ in range(size // MiB):
+            f.write(os.urandom(MiB))
+    seconds = {}
+    for verified in (False, True):
+        os.environ.pop(NO_VERIFY_ENV, None)
+        if not verified:
+            os.environ[NO_VERIFY_ENV] = "1"
+        try:
+            with LakeFSServerProcess(data_dir=work / f"data-verified-{verified}") as server:
+                bench = Bench(server, work)
+                repo = bench.repo("verify")
+                with source.open("rb") as body:
+                    bench.raw_put(repo, "main", "big.bin", body)
+                seconds[verified] = download_seconds(bench, repo, "big.bin", size, rounds)
+        finally:
+            os.environ.pop(NO_VERIFY_ENV, None)
+    source.unlink()
+    label = f"{size // MiB}MiB"
+    emit("download_verified", f"seconds_{label}", seconds[True], "s",
+         None, baseline=seconds[False])  # fmt: skip
+
+
 def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -262,11 +306,20 @@ def main() -> int:
         help="measure only the large upload and download (and cp, their baseline)",
     )
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
+    parser.add_argument(
+        "--verify-cost", action="store_true", help="only the cost of checking blobs on read"
+    )
     args = parser.parse_args()
     n = 30 if args.quick else 200
     big = 5_000 if args.quick else 100_000
     size = (64 if args.quick else 1024) * MiB
     work = Path(tempfile.mkdtemp(prefix="lakefs-bench-"))
+    if args.verify_cost:
+        try:
+            verify_cost(work, size)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return 0
     try:
         with LakeFSServerProcess(data_dir=work / "data") as server:
             bench = Bench(server, work)
@@ -275,6 +328,7 @@ def main() -> int:
                 bench.commit_scaling(big, rounds=10 if args.quick else 20)
             bench.throughput(size)
             emit("server", "peak_rss", peak_rss_mib(server.pid), "MiB", "<= 256 MiB")
+        verify_cost(work, size)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

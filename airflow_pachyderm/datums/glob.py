@@ -11,6 +11,10 @@ by ``joinOn``/``groupBy`` templates such as ``$1`` or ``$1-$2``.
 Patterns are matched against Pachyderm-style paths: a leading ``/`` and no trailing one
 (``/images/a.png``, ``/images``). A lakeFS path ``images/a.png`` is matched as
 ``/images/a.png``.
+
+Matching never backtracks (see :mod:`glob_machine`): its time is linear in the path length
+whatever the pattern, so a crafted file name cannot stall planning. Patterns are bounded
+(length, nesting) so that the parser and the machine stay small.
 """
 
 from __future__ import annotations
@@ -19,8 +23,23 @@ import re
 from dataclasses import dataclass, field
 
 from airflow_pachyderm.datums.errors import GlobError
+from airflow_pachyderm.datums.glob_machine import (
+    ANY,
+    NOT_SLASH,
+    Alt,
+    Char,
+    CharSet,
+    Group,
+    Machine,
+    Repeat,
+    Seq,
+    compile_program,
+)
 
 _EXTGLOB_QUANTIFIERS = {"@": "", "?": "?", "+": "+", "*": "*"}
+# Far beyond real globs; keeps parsing shallow and the matcher small.
+MAX_GLOB_LENGTH = 1024
+MAX_NESTING = 32
 _TEMPLATE_REF = re.compile(r"\$(?:(\d+)|\{(\d+)\})")
 
 
@@ -30,11 +49,23 @@ def normalize_glob(pattern: str) -> str:
 
 
 @dataclass(frozen=True)
+class GlobMatch:
+    """What a glob matched: the path and its capture groups (``None`` when unused)."""
+
+    path: str
+    captures: tuple[str | None, ...] = ()
+
+    def group(self, number: int) -> str | None:
+        """Capture ``number`` (1-based); 0 is the whole path."""
+        return self.path if number == 0 else self.captures[number - 1]
+
+
+@dataclass(frozen=True)
 class CompiledGlob:
     """A glob ready to match paths and to expand ``$N`` templates from its captures."""
 
     pattern: str
-    regex: re.Pattern[str] = field(repr=False)
+    machine: Machine = field(repr=False, compare=False)
     groups: int
 
     @property
@@ -42,11 +73,19 @@ class CompiledGlob:
         """``/`` selects the whole repo as a single datum."""
         return self.pattern == "/"
 
-    def match(self, path: str) -> re.Match[str] | None:
-        """Match a Pachyderm-style path (``/a/b``); ``None`` when it does not match."""
-        return self.regex.fullmatch(path)
+    def match(self, path: str) -> GlobMatch | None:
+        """Match a Pachyderm-style path (``/a/b``); ``None`` when it does not match.
 
-    def expand(self, template: str, match: re.Match[str] | None) -> str:
+        Takes time linear in ``len(path)`` for any pattern.
+        """
+        if not self.machine.accepts(path):
+            return None
+        if not self.groups:
+            return GlobMatch(path)
+        captures = self.machine.captures(path)
+        return None if captures is None else GlobMatch(path, tuple(captures))
+
+    def expand(self, template: str, match: GlobMatch | None) -> str:
         """Replace ``$N``/``${N}`` in ``template`` by capture ``N``.
 
         A group that took no part in the match, or a path matched without a regex (the
@@ -75,41 +114,45 @@ class CompiledGlob:
 def compile_glob(pattern: str) -> CompiledGlob:
     """Compile ``pattern`` (normalised first); raise ``GlobError`` saying what is wrong."""
     normalized = normalize_glob(pattern)
+    if len(normalized) > MAX_GLOB_LENGTH:
+        raise GlobError(
+            f"glob {normalized[:40]!r}... is {len(normalized)} characters long: "
+            f"at most {MAX_GLOB_LENGTH} are allowed"
+        )
     parser = _Parser(normalized)
-    body = parser.parse_sequence(stops="")
-    try:
-        regex = re.compile(body, re.DOTALL)
-    except re.error as exc:  # only reachable through odd class contents such as [z-a]
-        raise GlobError(f"glob {pattern!r} is invalid: {exc}") from exc
-    return CompiledGlob(pattern=normalized, regex=regex, groups=parser.groups)
+    tree = parser.parse_sequence(stops="")
+    machine = Machine(compile_program(tree), parser.groups)
+    return CompiledGlob(pattern=normalized, machine=machine, groups=parser.groups)
 
 
 class _Parser:
-    """Recursive-descent translation of one glob into a regular expression."""
+    """Recursive-descent parse of one glob into the matcher's syntax tree."""
 
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
         self.pos = 0
         self.groups = 0
+        self.depth = 0
 
     def _fail(self, message: str, at: int | None = None, hint: str = "") -> GlobError:
         where = self.pos if at is None else at
-        text = f"glob {self.pattern!r}: {message} at character {where + 1}"
+        shown = self.pattern if len(self.pattern) <= 80 else self.pattern[:60] + "..."
+        text = f"glob {shown!r}: {message} at character {where + 1}"
         return GlobError(f"{text}: {hint}" if hint else text)
 
-    def parse_sequence(self, stops: str) -> str:
-        """Translate until one of ``stops`` (not consumed) or the end of the pattern."""
-        out: list[str] = []
+    def parse_sequence(self, stops: str) -> Seq:
+        """Parse until one of ``stops`` (not consumed) or the end of the pattern."""
+        out: list[object] = []
         pattern = self.pattern
         while self.pos < len(pattern):
             char = pattern[self.pos]
             if char in stops:
-                return "".join(out)
+                return Seq(tuple(out))
             nxt = pattern[self.pos + 1] if self.pos + 1 < len(pattern) else ""
             if char == "\\":
                 if not nxt:
                     raise self._fail("a lone '\\' ends the pattern (write '\\\\' for a backslash)")
-                out.append(re.escape(nxt))
+                out.append(Char(CharSet(frozenset(nxt))))
                 self.pos += 2
             elif char in _EXTGLOB_QUANTIFIERS and nxt == "(":
                 self.pos += 1
@@ -120,13 +163,13 @@ class _Parser:
                 out.append(self._group(""))
             elif char == "*":
                 if nxt == "*":
-                    out.append(".*")
+                    out.append(Repeat(Char(ANY), "*"))
                     self.pos += 2
                 else:
-                    out.append("[^/]*")
+                    out.append(Repeat(Char(NOT_SLASH), "*"))
                     self.pos += 1
             elif char == "?":
-                out.append("[^/]")
+                out.append(Char(NOT_SLASH))
                 self.pos += 1
             elif char == "[":
                 out.append(self._char_class())
@@ -135,65 +178,88 @@ class _Parser:
             elif char in ")}]":
                 raise self._fail(f"unmatched {char!r}", hint="remove it or escape it as '\\'")
             else:
-                out.append(re.escape(char))
+                out.append(Char(CharSet(frozenset(char))))
                 self.pos += 1
-        return "".join(out)  # an unclosed group is reported by its opener
+        return Seq(tuple(out))  # an unclosed group is reported by its opener
 
-    def _group(self, quantifier: str) -> str:
+    def _enter(self, start: int) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self._fail(
+                f"groups and alternatives nest deeper than {MAX_NESTING} levels",
+                at=start,
+                hint="simplify the pattern",
+            )
+
+    def _branches(self, separator: str, close: str, opener: str, start: int) -> Alt:
+        self._enter(start)
+        self.pos += 1
+        branches = [self.parse_sequence(stops=separator + close)]
+        while self.pos < len(self.pattern) and self.pattern[self.pos] == separator:
+            self.pos += 1
+            branches.append(self.parse_sequence(stops=separator + close))
+        if self.pos >= len(self.pattern):
+            raise self._fail(f"{opener!r} is never closed", at=start, hint=f"add {close!r}")
+        self.pos += 1
+        self.depth -= 1
+        return Alt(tuple(branches))
+
+    def _group(self, quantifier: str) -> Group:
         """``( a | b )`` at ``self.pos``: one capture group, optionally repeated."""
         start = self.pos
-        self.pos += 1
         self.groups += 1
-        branches = [self.parse_sequence(stops="|)")]
-        while self.pos < len(self.pattern) and self.pattern[self.pos] == "|":
-            self.pos += 1
-            branches.append(self.parse_sequence(stops="|)"))
-        if self.pos >= len(self.pattern):
-            raise self._fail("'(' is never closed", at=start, hint="add ')'")
-        self.pos += 1  # ')'
-        inner = "|".join(branches)
-        if quantifier:
-            return f"((?:{inner}){quantifier})"
-        return f"({inner})"
+        number = self.groups
+        inner = self._branches("|", ")", "(", start)
+        return Group(number, Repeat(inner, quantifier) if quantifier else inner)
 
-    def _alternatives(self) -> str:
+    def _alternatives(self) -> Alt:
         """``{a,b}`` at ``self.pos``: a non-capturing choice between sub-patterns."""
-        start = self.pos
-        self.pos += 1
-        branches = [self.parse_sequence(stops=",}")]
-        while self.pos < len(self.pattern) and self.pattern[self.pos] == ",":
-            self.pos += 1
-            branches.append(self.parse_sequence(stops=",}"))
-        if self.pos >= len(self.pattern):
-            raise self._fail("'{' is never closed", at=start, hint="add '}'")
-        self.pos += 1  # '}'
-        return "(?:" + "|".join(branches) + ")"
+        return self._branches(",", "}", "{", self.pos)
 
-    def _char_class(self) -> str:
+    def _char_class(self) -> Char:
         """``[...]`` at ``self.pos``; ``!`` or ``^`` negates."""
         start = self.pos
-        if self.pattern.startswith("[[:", start):
+        pattern = self.pattern
+        if pattern.startswith("[[:", start):
             raise self._fail("POSIX classes such as '[[:alpha:]]' are not supported")
         self.pos += 1
-        negate = self.pos < len(self.pattern) and self.pattern[self.pos] in "!^"
+        negate = self.pos < len(pattern) and pattern[self.pos] in "!^"
         if negate:
             self.pos += 1
-        members: list[str] = []
-        while self.pos < len(self.pattern) and self.pattern[self.pos] != "]":
-            char = self.pattern[self.pos]
-            if char == "\\" and self.pos + 1 < len(self.pattern):
-                members.append(re.escape(self.pattern[self.pos + 1]))
+        chars: list[str] = []
+        ranges: list[tuple[str, str]] = []
+        last_single = False  # may the previous member start a range?
+        while self.pos < len(pattern) and pattern[self.pos] != "]":
+            char = pattern[self.pos]
+            if char == "\\" and self.pos + 1 < len(pattern):
+                chars.append(pattern[self.pos + 1])
                 self.pos += 2
-            elif char == "-" and members and self.pos + 1 < len(self.pattern) \
-                    and self.pattern[self.pos + 1] != "]":
-                members.append("-")
-                self.pos += 1
+                last_single = True
+            elif (
+                char == "-"
+                and last_single
+                and self.pos + 1 < len(pattern)
+                and pattern[self.pos + 1] != "]"
+            ):
+                low = chars.pop()
+                high_at = self.pos + 1
+                if pattern[high_at] == "\\" and high_at + 1 < len(pattern):
+                    high, self.pos = pattern[high_at + 1], high_at + 2
+                else:
+                    high, self.pos = pattern[high_at], high_at + 1
+                if high < low:
+                    raise self._fail(
+                        f"is invalid: bad character range {low}-{high}", at=start
+                    )
+                ranges.append((low, high))
+                last_single = False
             else:
-                members.append(re.escape(char))
+                chars.append(char)
                 self.pos += 1
-        if self.pos >= len(self.pattern):
+                last_single = True
+        if self.pos >= len(pattern):
             raise self._fail("'[' is never closed", at=start, hint="add ']'")
-        if not members:
+        if not chars and not ranges:
             raise self._fail("empty character class '[]'", at=start)
         self.pos += 1  # ']'
-        return ("[^" if negate else "[") + "".join(members) + "]"
+        return Char(CharSet(frozenset(chars), tuple(ranges), negate))

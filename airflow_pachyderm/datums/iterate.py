@@ -23,12 +23,11 @@ sides in memory.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from itertools import chain, islice, product
 
 from airflow_pachyderm.datums.errors import DatumError
-from airflow_pachyderm.datums.glob import CompiledGlob, compile_glob
+from airflow_pachyderm.datums.glob import CompiledGlob, GlobMatch, compile_glob
 from airflow_pachyderm.datums.inputs import (
     CronInput,
     CrossInput,
@@ -129,9 +128,9 @@ class _Locator:
 
     def __init__(self, glob: CompiledGlob) -> None:
         self.glob = glob
-        self.directories: dict[str, re.Match[str] | None] = {}
+        self.directories: dict[str, GlobMatch | None] = {}
 
-    def locate(self, path: str) -> tuple[str, re.Match[str] | None] | None:
+    def locate(self, path: str) -> tuple[str, GlobMatch | None] | None:
         if self.glob.matches_root_only:
             return "", None
         match = self.glob.match("/" + path)

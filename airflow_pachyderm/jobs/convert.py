@@ -15,7 +15,7 @@ from airflow_pachyderm.datums.inputs import (
     PfsInput,
     UnionInput,
 )
-from airflow_pachyderm.runners.base import TransformSpec
+from airflow_pachyderm.runners.base import DEFAULT_PIDS_LIMIT, TransformSpec
 from airflow_pachyderm.spec.models import Input, PipelineSpec
 
 _COMBINATORS = {"cross": CrossInput, "union": UnionInput, "join": JoinInput, "group": GroupInput}
@@ -89,6 +89,7 @@ def transform_spec(spec: PipelineSpec, image_id: str = "") -> TransformSpec:
         datum_timeout_s=float(spec.datum_timeout) if spec.datum_timeout else None,
         datum_tries=spec.datum_tries,
         datum_batching=spec.datum_batching,
+        pids_limit=limits.pids if limits and limits.pids else DEFAULT_PIDS_LIMIT,
     )
 
 

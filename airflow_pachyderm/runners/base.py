@@ -18,6 +18,9 @@ from typing import Literal, Protocol
 _logger = logging.getLogger("airflow_pachyderm.runners")
 
 DatumStatus = Literal["success", "failed"]
+# Processes and threads one container may run unless the spec sets resourceLimits.pids: far
+# above what a transform needs (a thread pool per core), far below what hurts the host.
+DEFAULT_PIDS_LIMIT = 1024
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class TransformSpec:
     datum_timeout_s: float | None = None
     datum_tries: int = 1
     datum_batching: bool = False
+    pids_limit: int = DEFAULT_PIDS_LIMIT
 
     def __post_init__(self) -> None:
         if not self.image:

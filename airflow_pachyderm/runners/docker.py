@@ -15,6 +15,7 @@ see ``airflow_pachyderm/runners/README.md`` for the layout it sees.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
 BATCH_DIR = "/pfs/.batch"
 _INPUT_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 NOBODY = "65534:65534"
+_logger = logging.getLogger(__name__)
 
 
 def default_user() -> str:
@@ -64,6 +66,11 @@ def default_user() -> str:
     """
     uid = os.getuid()
     return f"{uid}:{os.getgid()}" if uid != 0 else NOBODY
+
+
+def is_root(user: str) -> bool:
+    """Whether a container ``user`` ("name", "uid" or "uid:gid") is root."""
+    return user.split(":", 1)[0] in ("root", "0")
 
 
 def cleanup_job_containers(
@@ -174,6 +181,12 @@ class _BatchRun:
         file_values = [v for files in job.secret_files.values() for v in files.values()]
         self.mask = SecretMasker([*job.secrets_env.values(), *file_values])
         self.user = spec.user or default_user()
+        if is_root(self.user):
+            _logger.warning(
+                "pipeline %s: transform.user %r runs the transform as root (without "
+                "capabilities, with no-new-privileges); prefer a non-root user",
+                job.pipeline, self.user,
+            )  # fmt: skip
         self.session: Session | None = None
         self._sessions_started = 0
         self._secret_binds = self._write_secret_files()
@@ -223,6 +236,7 @@ class _BatchRun:
             cpu_shares=max(2, int(shares * 1024)) if shares else None,
             mem_reservation=self.spec.memory_request_bytes,
             gpus=self.spec.gpus,
+            pids_limit=self.spec.pids_limit,
         )
 
     def _session(self, binds: dict[str, dict[str, str]]) -> Session:

@@ -29,7 +29,9 @@ def collect_outputs(datum_id: str, out_dir: Path) -> list[str]:
 
     Raises OutputError for anything that cannot be uploaded faithfully or safely: symbolic
     links (also dangling ones, which could point outside /pfs/out), fifos, sockets and device
-    files, and names that would not be a clean relative path.
+    files, and names that would not be a clean relative, UTF-8 path. Hard links are regular
+    files and are accepted: /pfs/out is its own mount, so a hard link made in it can only
+    name another file of /pfs/out, and each name is uploaded as its own object.
     """
     found: list[str] = []
     root = os.fspath(out_dir)
@@ -54,6 +56,14 @@ def collect_outputs(datum_id: str, out_dir: Path) -> list[str]:
 
 
 def _check_name(datum_id: str, rel: str) -> None:
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        # os.walk decodes undecodable bytes as surrogates; show them as \x escapes.
+        shown = os.fsencode(rel).decode("utf-8", "backslashreplace")
+        raise OutputError(
+            datum_id, shown, "output names must be valid UTF-8 (object paths are text)"
+        ) from None
     parts = rel.split("/")
     if rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
         raise OutputError(datum_id, rel, "path escapes /pfs/out")

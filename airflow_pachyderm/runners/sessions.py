@@ -55,6 +55,7 @@ class ContainerConfig:
     cpu_shares: int | None = None
     mem_reservation: int | None = None
     gpus: int = 0
+    pids_limit: int | None = None
 
 
 class Session(Protocol):
@@ -96,6 +97,11 @@ def _create(api: docker.APIClient, cfg: ContainerConfig, entrypoint: list[str], 
         memswap_limit=cfg.mem_limit,
         # The runner removes containers itself, also after crashes (by label).
         auto_remove=False,
+        # Safe by default, whatever the user: no fork bombs, no setuid escalation, no
+        # capabilities (also for `user: root`, which then cannot chown, mount or ptrace).
+        pids_limit=cfg.pids_limit,
+        security_opt=["no-new-privileges"],
+        cap_drop=["ALL"],
     )
     try:
         created = api.create_container(
@@ -113,6 +119,13 @@ def _create(api: docker.APIClient, cfg: ContainerConfig, entrypoint: list[str], 
         raise RunnerError(
             f"image {cfg.image!r} is not available to the Docker daemon: pull or build it "
             "(docker/build-images.sh builds the airflow-pachyderm/* images)"
+        ) from err
+    except docker.errors.APIError as err:
+        if err.is_server_error():
+            raise
+        # e.g. resourceLimits.cpu above the Docker host's CPU count
+        raise RunnerError(
+            f"Docker refused the container for image {cfg.image!r}: {err.explanation}"
         ) from err
     return created["Id"]
 

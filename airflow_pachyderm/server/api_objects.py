@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from email.utils import formatdate
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
 from airflow_pachyderm.server import multipart
 from airflow_pachyderm.server.api_refs import (
+    RequestBody,
     common_prefix,
     diff_start,
     list_response,
@@ -19,24 +20,28 @@ from airflow_pachyderm.server.api_refs import (
     take_page,
     window,
 )
-from airflow_pachyderm.server.errors import ApiError, BadRequest
+from airflow_pachyderm.server.blobs import BlobCorrupt
+from airflow_pachyderm.server.errors import ApiError, BadRequest, DataCorrupt
 from airflow_pachyderm.server.store import Page, Store, successor
-from airflow_pachyderm.server.transfer import BlobSink, parse_range, read_blob
+from airflow_pachyderm.server.transfer import BlobSink, parse_range, read_range, read_verified
 from airflow_pachyderm.server.tree import Entry
 
 META_HEADER_PREFIX = "x-lakefs-meta-"
 # lakeFS clients send metadata keys starting with "::lakefs::" under this header prefix.
 INTERNAL_HEADER_PREFIX = "x-lakefs-internal-"
 INTERNAL_KEY_PREFIX = "::lakefs::"
+# Whole objects up to this size are hashed before the first byte is sent, so a damaged one
+# gets a proper error response; bigger ones are hashed as they stream (see read_verified).
+VERIFY_FIRST_BYTES = 8 * 1024 * 1024
+
+log = logging.getLogger(__name__)
 
 
-class PathList(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class PathList(RequestBody):
     paths: list[str]
 
 
-class ObjectCopyCreation(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class ObjectCopyCreation(RequestBody):
     src_path: str
     src_ref: str | None = None
     force: bool = False
@@ -121,6 +126,50 @@ def object_headers(entry: Entry) -> dict[str, str]:
     }
 
 
+def object_body(store: Store, entry: Entry, name: str, start: int, end: int) -> Iterator[bytes]:
+    """The bytes ``start..end`` of an object, checked against its blob's content address.
+
+    Raises ``_Gone`` (410) when the blob is missing and :class:`DataCorrupt` (500, naming
+    the object and the blob) when it is damaged and that is known before sending.
+    """
+    blobs = store.blobs
+    try:
+        file = blobs.open_checked(entry.address, entry.size)
+    except FileNotFoundError:
+        raise _Gone(
+            f"data of object {name!r} (blob {entry.address}) is missing from the blob store"
+        ) from None
+    except BlobCorrupt as exc:
+        raise _corrupt(name, exc) from None
+    if not blobs.verify_reads:
+        return read_range(file, start, end)
+    whole = start == 0 and end == entry.size
+    try:
+        blobs.check_known_damage(entry.address, file)
+        if whole and entry.size > VERIFY_FIRST_BYTES:
+            return _cut_short_if_corrupt(read_verified(blobs, entry.address, file), name)
+        blobs.verify(entry.address, file, trust_unchanged=not whole)
+    except BlobCorrupt as exc:
+        file.close()
+        raise _corrupt(name, exc) from None
+    return read_range(file, start, end)
+
+
+def _corrupt(name: str, exc: BlobCorrupt) -> DataCorrupt:
+    message = f"data of object {name!r} is corrupt: {exc}; upload the same content to repair it"
+    log.error("%s", message)
+    return DataCorrupt(message)
+
+
+def _cut_short_if_corrupt(chunks: Iterator[bytes], name: str) -> Iterator[bytes]:
+    try:
+        yield from chunks
+    except BlobCorrupt as exc:
+        _corrupt(name, exc)
+        log.error("response for object %r cut short before its last bytes", name)
+        raise
+
+
 def router(store: Store) -> APIRouter:
     api = APIRouter()
     objects = "/repositories/{repository}/refs/{ref}/objects"
@@ -176,9 +225,6 @@ def router(store: Store) -> APIRouter:
         headers = object_headers(entry)
         if request.headers.get("if-none-match") == headers["ETag"]:
             return Response(status_code=304, headers={"ETag": headers["ETag"]})
-        blob = store.blob_path(entry)
-        if not blob.exists():
-            raise _Gone(f"data of object {path!r} is missing from the blob store")
         start, end, status = 0, entry.size, 200
         range_header = request.headers.get("range")
         if range_header:
@@ -186,7 +232,8 @@ def router(store: Store) -> APIRouter:
             status = 206
             headers["Content-Range"] = f"bytes {start}-{end - 1}/{entry.size}"
         headers["Content-Length"] = str(end - start)
-        return StreamingResponse(read_blob(blob, start, end), status, headers=headers)
+        body = object_body(store, entry, f"{repository}/{ref}/{path}", start, end)
+        return StreamingResponse(body, status, headers=headers)
 
     @api.head(objects)
     def head_object(request: Request, repository: str, ref: str, path: str) -> Response:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from airflow_pachyderm.server.errors import BadRequest
 from airflow_pachyderm.server.store import Page, Store, successor
@@ -21,6 +21,36 @@ MAX_COMMIT_DATE = 253_402_300_799
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+    @model_validator(mode="after")
+    def _utf8_text(self) -> _Body:
+        # JSON may escape lone surrogates ("\ud800"): text no UTF-8 store or client can hold.
+        for name, value in self:
+            for text in _strings(value):
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise ValueError(f"{name}: text is not valid UTF-8 (lone surrogate)") from None
+        return self
+
+
+# The base of every JSON request body, for the other route modules.
+RequestBody = _Body
+
+
+def _strings(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key)
+            yield from _strings(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, BaseModel):
+        for _, item in value:
+            yield from _strings(item)
 
 
 class RepositoryCreation(_Body):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import secrets
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 HELP = "Run the embedded lakeFS-compatible server (development and tests)."
 ACCESS_KEY_ENV = "LAKECTL_CREDENTIALS_ACCESS_KEY_ID"
 SECRET_KEY_ENV = "LAKECTL_CREDENTIALS_SECRET_ACCESS_KEY"
+NO_VERIFY_ENV = "AIRFLOW_PACHYDERM_SERVER_NO_VERIFY_READS"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,6 +32,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"secret access key (default ${SECRET_KEY_ENV})",
     )
     parser.add_argument(
+        "--no-verify-reads",
+        action="store_true",
+        default=os.environ.get(NO_VERIFY_ENV) == "1",
+        help="serve object data without checking it against its hash (only to measure what "
+        f"checking costs; default ${NO_VERIFY_ENV}=1 or off)",
+    )
+    parser.add_argument(
         "--log-level",
         default="info",
         choices=["critical", "error", "warning", "info", "debug"],
@@ -41,6 +50,16 @@ def generate_credentials() -> tuple[str, str]:
     # Same shape as lakeFS keys: AKIAJ + 15 upper-case characters, 40-character secret.
     key = "AKIAJ" + secrets.token_hex(8).upper()[:15]
     return key, secrets.token_urlsafe(30)[:40]
+
+
+def loopback(host: str) -> bool:
+    """Whether ``host`` binds to this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def run(args: argparse.Namespace) -> int:
@@ -68,7 +87,16 @@ def run(args: argparse.Namespace) -> int:
             flush=True,
         )
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    if not loopback(args.host):
+        print(
+            f"warning: binding {args.host}: this is a development server (no TLS, one key "
+            "pair, no access control beyond it); other machines can reach it. Use a real "
+            "lakeFS for anything shared, or bind 127.0.0.1.",
+            file=sys.stderr,
+            flush=True,
+        )
     store = Store(args.data_dir.resolve())
+    store.blobs.verify_reads = not args.no_verify_reads
     app = create_app(store, key, secret)
     print(
         f"lakeFS-compatible server on http://{args.host}:{args.port} "

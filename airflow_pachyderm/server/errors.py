@@ -49,6 +49,19 @@ class RangeNotSatisfiable(ApiError):
         self.size = size
 
 
+class DataCorrupt(ApiError):
+    """Stored object data no longer matches its checksum; it is never served."""
+
+    status = 500
+
+
+class InsufficientStorage(ApiError):
+    """The data directory's file system is full (WebDAV's 507; lakeFS itself has no code
+    for it and would answer 500)."""
+
+    status = 507
+
+
 class NoChanges(BadRequest):
     """A commit or merge that would not change anything (lakeFS: ``ErrNoChanges``)."""
 

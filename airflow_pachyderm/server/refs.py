@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 from airflow_pachyderm.server.errors import BadRequest
 
-_MODIFIER = re.compile(r"([~^])(\d*)")
+_MODIFIER = re.compile(r"([~^])([0-9]*)")
+# No history is this deep; bounding digits keeps int() cheap and within its limits.
+MAX_MODIFIER_DIGITS = 18
 _HEX = re.compile(r"^[0-9a-f]{4,64}$")
 
 
@@ -40,7 +42,13 @@ def parse_ref(ref: str) -> RefExpression:
         match = _MODIFIER.match(rest, pos)
         if match is None:
             raise BadRequest(f"invalid ref {ref!r}: bad modifier at {rest[pos:]!r}")
-        modifiers.append((match.group(1), int(match.group(2)) if match.group(2) else 1))
+        digits = match.group(2)
+        if len(digits) > MAX_MODIFIER_DIGITS:
+            raise BadRequest(
+                f"invalid ref {ref[:40]!r}...: modifier {match.group(1)} takes at most "
+                f"{MAX_MODIFIER_DIGITS} digits"
+            )
+        modifiers.append((match.group(1), int(digits) if digits else 1))
         pos = match.end()
     return RefExpression(base, committed_only, tuple(modifiers))
 

@@ -79,9 +79,24 @@ class Page:
     next_offset: str = ""
 
 
+# Greater than every key the server stores: keys are at most MAX_PATH_BYTES of UTF-8 and
+# U+10FFFF takes 4 bytes, so no key holds this many of them.
+PAST_EVERY_KEY = "\U0010ffff" * (names.MAX_PATH_BYTES // 4 + 1)
+
+
 def successor(prefix: str) -> str:
-    """The smallest string greater than every string starting with ``prefix``."""
-    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    """The smallest string greater than every key starting with ``prefix``.
+
+    Trailing U+10FFFF have no successor and are dropped; the surrogate block (not valid in
+    UTF-8, so in no key) is skipped. A prefix of only U+10FFFF gives ``PAST_EVERY_KEY``.
+    """
+    stripped = prefix.rstrip("\U0010ffff")
+    if not stripped:
+        return PAST_EVERY_KEY
+    following = ord(stripped[-1]) + 1
+    if 0xD800 <= following <= 0xDFFF:
+        following = 0xE000
+    return stripped[:-1] + chr(following)
 
 
 def page_of(items: Iterator, amount: int, key) -> Page:
@@ -422,6 +437,7 @@ class Store:
             elif kind == "common_prefix":
                 if not path:
                     raise BadRequest("path must not be empty when resetting a common_prefix")
+                names.check_object_path(path)
                 conn.execute(
                     "DELETE FROM staging WHERE repo = ? AND branch = ? AND path >= ? AND path < ?",
                     (repo, branch, path, successor(path)),

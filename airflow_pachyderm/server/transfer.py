@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import re
 from collections.abc import Iterator
-from pathlib import Path
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import BinaryIO
 
-from airflow_pachyderm.server.blobs import BlobInfo, BlobStore
+from airflow_pachyderm.server.blobs import BlobInfo, BlobStore, signature
 from airflow_pachyderm.server.errors import RangeNotSatisfiable
 
 FLUSH_BYTES = 4 * 1024 * 1024
 READ_CHUNK = 1024 * 1024
+# Bigger pieces when hashing on the side: fewer hand-overs between the threads.
+VERIFY_CHUNK = 4 * 1024 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -79,13 +83,43 @@ def parse_range(header: str, size: int) -> tuple[int, int]:
     return start, end
 
 
-def read_blob(path: Path, start: int, end: int) -> Iterator[bytes]:
-    with path.open("rb") as f:
-        f.seek(start)
+def read_range(file: BinaryIO, start: int, end: int) -> Iterator[bytes]:
+    """Bytes ``start..end`` of an open (already verified) blob; closes it when done."""
+    with file:
+        file.seek(start)
         remaining = end - start
         while remaining > 0:
-            chunk = f.read(min(READ_CHUNK, remaining))
+            chunk = file.read(min(READ_CHUNK, remaining))
             if not chunk:
                 return
             remaining -= len(chunk)
             yield chunk
+
+
+def read_verified(blobs: BlobStore, address: str, file: BinaryIO) -> Iterator[bytes]:
+    """A whole blob, hashed as it streams; closes it when done.
+
+    The last chunk is held back until the hash matches the address: on a mismatch the
+    response ends early (clients see a short body, an error) and :class:`BlobCorrupt` is
+    raised, so a client never receives a complete body of wrong bytes. Hashing runs on its
+    own thread (hashlib releases the GIL), overlapping with sending the previous chunks.
+    """
+    with file, ThreadPoolExecutor(1, thread_name_prefix="blob-hash") as hasher:
+        identity = signature(file)
+        sha = hashlib.sha256()
+        held: bytes | None = None
+        hashing: Future | None = None
+        while chunk := file.read(VERIFY_CHUNK):
+            if hashing is not None:
+                hashing.result()  # one chunk in flight: ordered updates, bounded memory
+            hashing = hasher.submit(sha.update, chunk)
+            if held is not None:
+                yield held
+            held = chunk
+        if hashing is not None:
+            hashing.result()
+        if sha.hexdigest() != address:
+            raise blobs.mismatch(address, identity, sha.hexdigest())
+        blobs.mark_verified(address, identity)
+        if held is not None:
+            yield held

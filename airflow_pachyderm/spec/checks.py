@@ -20,6 +20,28 @@ def check_spec(spec: PipelineSpec) -> Iterator[tuple[Path, str]]:
     yield from _check_join_and_group(spec)
     yield from _check_unique_names(spec)
     yield from _check_cron_mix(spec)
+    yield from _check_container_limits(spec)
+
+
+# Docker's lower bounds for a container (moby: linuxMinMemory, "Range of CPUs is from 0.01").
+MIN_CONTAINER_MEMORY = 6 * 1024 * 1024
+MIN_CONTAINER_CPU = 0.01
+
+
+def _check_container_limits(spec: PipelineSpec) -> Iterator[tuple[Path, str]]:
+    limits = spec.resource_limits
+    if limits is None:
+        return
+    if limits.memory is not None and limits.memory < MIN_CONTAINER_MEMORY:
+        yield (
+            ("resourceLimits", "memory"),
+            f"{limits.memory} bytes is below Docker's minimum of 6Mi; give at least '6Mi'",
+        )
+    if limits.cpu is not None and limits.cpu < MIN_CONTAINER_CPU:
+        yield (
+            ("resourceLimits", "cpu"),
+            f"{limits.cpu} cores is below Docker's minimum of 0.01; give at least '10m'",
+        )
 
 
 def _check_join_and_group(spec: PipelineSpec) -> Iterator[tuple[Path, str]]:

@@ -132,11 +132,13 @@ def _load_file(display: str, path: Path, size: int) -> tuple[list[PipelineSpec],
     for document in documents:
         for problem_path, line, column, message in document.problems:
             errors.append(SpecError(display, line, column, format_path(problem_path), message))
-        if document.data is None:
-            continue
+        if document.data is None and document.problems:
+            continue  # already reported; a null document (`~`) is reported below
+        # A value YAML could not read is reported once, not again as a wrong value.
+        reported = {(line, column) for _, line, column, _ in document.problems}
         for prefix, data in _pipelines_of(display, document, errors):
             spec, spec_errors = _build(data, display, _document_locator(document, prefix))
-            errors.extend(spec_errors)
+            errors.extend(e for e in spec_errors if (e.line, e.column) not in reported)
             # A document with YAML problems (duplicate keys...) never yields a spec.
             if spec is not None and not document.problems:
                 spec._source_line = document.locate(prefix)[0][0]

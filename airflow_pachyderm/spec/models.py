@@ -214,6 +214,10 @@ Duration = Annotated[
         }
     ),
 ]
+# A transform needs a few processes (shell, interpreter, supervisor); the kernel's pid_max
+# caps the rest.
+MIN_PIDS = 16
+MAX_PIDS = 4_194_304
 _MEMORY_PATTERN = r"^[0-9]+(\.[0-9]+)?([eE][0-9]+)?([KMGTPE]i|[kKMGTPE])?B?$"
 Memory = Annotated[
     int,
@@ -678,6 +682,13 @@ class Resources(SpecModel):
         description="Not supported (refused): Docker cannot cap what a container writes to "
         "/pfs/out, a host directory.",
         json_schema_extra=pachyderm("resourceLimits.disk"),
+    )
+    pids: int | None = Field(
+        None,
+        ge=MIN_PIDS,
+        le=MAX_PIDS,
+        description="Processes and threads each container may run (the Docker runner's "
+        "default is 1024). Not in Pachyderm's spec.",
     )
 
     @field_validator("disk")

@@ -32,6 +32,12 @@ _MEMORY_UNITS = {
 
 _CPU = re.compile(r"(\d+(?:\.\d+)?)(m)?")
 
+# What Docker and Kubernetes can hold: bytes and nano-CPUs are signed 64-bit integers. Any
+# real machine is far below; a spec above is a typo and is refused while validating.
+MAX_MEMORY_BYTES = 2**63 - 1
+MAX_CPU_CORES = 65536
+_MAX_NUMBER_CHARS = 40
+
 
 class QuantityError(ValueError):
     """A duration or resource amount that cannot be read; the message says what to write."""
@@ -96,12 +102,19 @@ def parse_memory(value: object) -> int:
                 f"suffix K, M, G, T (powers of 1000) or Ki, Mi, Gi, Ti (powers of 1024), "
                 f"optionally followed by B, for example '512M', '256MB' or '2Gi'"
             )
-        amount = int(float(match.group(1)) * _MEMORY_UNITS[match.group(2)])
+        if len(match.group(1)) > _MAX_NUMBER_CHARS:
+            raise QuantityError(f"memory amount {value[:20]!r}... is too large")
+        amount = float(match.group(1)) * _MEMORY_UNITS[match.group(2)]
     else:
         raise QuantityError(f"expected a memory amount such as '512M' or '2Gi', got {value!r}")
     if amount <= 0:
         raise QuantityError(f"memory amount {value!r} must be more than zero bytes")
-    return amount
+    if amount > MAX_MEMORY_BYTES:
+        raise QuantityError(
+            f"memory amount {_short(value)} is more than Docker or Kubernetes accept "
+            f"(at most {MAX_MEMORY_BYTES} bytes, about 8Ei)"
+        )
+    return int(amount)
 
 
 def parse_cpu(value: object) -> float:
@@ -109,7 +122,8 @@ def parse_cpu(value: object) -> float:
     if isinstance(value, bool):
         raise QuantityError(f"expected a number of CPU cores such as 1, 0.5 or '500m', got {value}")
     if isinstance(value, (int, float)):
-        cores = float(value)
+        # min() first: a huge int has no float
+        cores = float(min(value, MAX_CPU_CORES + 1)) if value == value else value
     elif isinstance(value, str) and (match := _CPU.fullmatch(value.strip())):
         cores = float(match.group(1)) / (1000 if match.group(2) else 1)
     else:
@@ -118,4 +132,16 @@ def parse_cpu(value: object) -> float:
         )
     if cores <= 0:
         raise QuantityError(f"CPU amount {value!r} must be more than zero")
+    if not cores <= MAX_CPU_CORES:  # also catches inf and nan
+        raise QuantityError(
+            f"CPU amount {_short(value)} is more than any machine has: at most "
+            f"{MAX_CPU_CORES} cores"
+        )
     return cores
+
+
+def _short(value: object) -> str:
+    if isinstance(value, int) and value.bit_length() > 128:
+        return "of more than 38 digits"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:30] + "..."

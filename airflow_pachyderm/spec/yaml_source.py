@@ -20,6 +20,9 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 # real spec, far below what hurts.
 MAX_VALUES = 100_000
 MAX_DEPTH = 64
+# Characters of a number: int() refuses over 4300 digits, and no spec needs more than a few.
+MAX_NUMBER_CHARS = 100
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -89,6 +92,12 @@ def read_documents(text: str) -> Iterator[Document]:
         raise _syntax_problem(text, exc) from None
     except yaml.YAMLError as exc:
         raise YamlProblem(1, 1, f"invalid YAML: {exc}") from None
+    except RecursionError:
+        # PyYAML's pure-Python composer recurses per level (libyaml stops at 1000 itself).
+        raise YamlProblem(
+            1, 1, f"invalid YAML: the document nests too deeply (a spec needs {MAX_DEPTH} levels "
+            "at most)"
+        ) from None
     for node in nodes:
         if node is None:
             continue
@@ -154,6 +163,14 @@ class _Converter:
         if not isinstance(node, ScalarNode):
             line, column = _position(node)
             raise YamlProblem(line, column, "mapping keys must be plain scalars")
+        if node.tag in _NUMBER_TAGS and len(node.value) > MAX_NUMBER_CHARS:
+            line, column = _position(node)
+            raise YamlProblem(
+                line,
+                column,
+                f"number of {len(node.value)} characters is too long (at most "
+                f"{MAX_NUMBER_CHARS}); quote it if it is text",
+            )
         try:
             return self.constructor.construct_object(node, deep=True)
         except ConstructorError as exc:
