@@ -40,12 +40,24 @@ STATE_KEY = "airflow_pachyderm.reported"
 _REPORTED: dict[tuple[str, str, str], dict[str, Any]] = {}
 
 
+class _Serialized:
+    """``serialize()`` from the constructor arguments named in ``_fields``."""
+
+    _fields: tuple[str, ...] = ()
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {name: getattr(self, name) for name in self._fields},
+        )
+
+
 def announced_by_pipeline(info: CommitInfo) -> bool:
     """A pipeline's own output commit: its commit task already emitted the asset event."""
     return bool(info.metadata.get(KEY_JOB)) and info.metadata.get(KEY_OUTPUT_BRANCH) == info.branch
 
 
-class LakeFSCommitEventTrigger(BaseEventTrigger):
+class LakeFSCommitEventTrigger(_Serialized, BaseEventTrigger):
     """
     Fire once for every new head commit of a lakeFS branch (for ``AssetWatcher``).
 
@@ -64,6 +76,8 @@ class LakeFSCommitEventTrigger(BaseEventTrigger):
     :param poll_interval: seconds between two polls of the branch head.
     """
 
+    _fields = ("repo", "branch", "lakefs_conn_id", "poll_interval")
+
     def __init__(
         self,
         repo: str,
@@ -77,16 +91,6 @@ class LakeFSCommitEventTrigger(BaseEventTrigger):
         self.lakefs_conn_id = lakefs_conn_id
         self.poll_interval = float(poll_interval)
 
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "repo": self.repo,
-                "branch": self.branch,
-                "lakefs_conn_id": self.lakefs_conn_id,
-                "poll_interval": self.poll_interval,
-            },
-        )
 
     # -- one poll loop per watched branch (Airflow >= 3.3 shares it between triggers) ------
 
@@ -181,7 +185,7 @@ class LakeFSCommitEventTrigger(BaseEventTrigger):
             yield TriggerEvent(info.to_payload())
 
 
-class LakeFSCommitTrigger(BaseTrigger):
+class LakeFSCommitTrigger(_Serialized, BaseTrigger):
     """
     Fire once when ``branch`` has a head commit other than ``since`` (optionally: one that
     changed something under ``prefix``). Used by
@@ -194,6 +198,8 @@ class LakeFSCommitTrigger(BaseTrigger):
     :param lakefs_conn_id: Airflow connection of type ``lakefs``.
     :param poll_interval: seconds between two polls.
     """
+
+    _fields = ("repo", "branch", "since", "prefix", "lakefs_conn_id", "poll_interval")
 
     def __init__(
         self,
@@ -212,18 +218,6 @@ class LakeFSCommitTrigger(BaseTrigger):
         self.lakefs_conn_id = lakefs_conn_id
         self.poll_interval = float(poll_interval)
 
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "repo": self.repo,
-                "branch": self.branch,
-                "since": self.since,
-                "prefix": self.prefix,
-                "lakefs_conn_id": self.lakefs_conn_id,
-                "poll_interval": self.poll_interval,
-            },
-        )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from airflow_pachyderm.lakefs.hook import LakeFSHook
@@ -248,7 +242,7 @@ class LakeFSCommitTrigger(BaseTrigger):
             return
 
 
-class LakeFSFileTrigger(BaseTrigger):
+class LakeFSFileTrigger(_Serialized, BaseTrigger):
     """
     Fire once when ``path`` exists at ``ref`` (a path ending in ``/``: any object under it).
     Used by :class:`~airflow_pachyderm.sensors.LakeFSFileSensor`.
@@ -259,6 +253,8 @@ class LakeFSFileTrigger(BaseTrigger):
     :param lakefs_conn_id: Airflow connection of type ``lakefs``.
     :param poll_interval: seconds between two polls.
     """
+
+    _fields = ("repo", "ref", "path", "lakefs_conn_id", "poll_interval")
 
     def __init__(
         self,
@@ -275,17 +271,6 @@ class LakeFSFileTrigger(BaseTrigger):
         self.lakefs_conn_id = lakefs_conn_id
         self.poll_interval = float(poll_interval)
 
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "repo": self.repo,
-                "ref": self.ref,
-                "path": self.path,
-                "lakefs_conn_id": self.lakefs_conn_id,
-                "poll_interval": self.poll_interval,
-            },
-        )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         import asyncio
