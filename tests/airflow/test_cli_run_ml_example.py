@@ -17,7 +17,7 @@ import pytest
 from dag_files import ML_DEMO
 from demo_data import FEATURES, ingest_demo
 
-from airflow_pachyderm.lakefs import LakeFSClient
+from airflow_pachyderm.lakefs import LakeFSClient, LakeFSConfig
 from airflow_pachyderm.server.process import LakeFSServerProcess
 
 RUN_TIMEOUT = 600
@@ -25,11 +25,21 @@ RUN_TIMEOUT = 600
 
 @pytest.mark.slow
 @pytest.mark.docker
-def test_run_trains_the_model_then_infers_with_it(
-    demo_lakefs: LakeFSServerProcess, lakefs: LakeFSClient, docker_api: Any, tmp_path: Path
-) -> None:
+def test_run_trains_the_model_then_infers_with_it(docker_api: Any, tmp_path: Path) -> None:
+    # A server of its own: the session's deployment fixtures use the demo's repo names too.
+    with LakeFSServerProcess(data_dir=tmp_path / "lakefs") as server:
+        client = LakeFSClient(
+            LakeFSConfig(server.endpoint, server.access_key_id, server.secret_access_key)
+        )
+        try:
+            _run_and_check(server, client, tmp_path)
+        finally:
+            client.close()
+
+
+def _run_and_check(server: LakeFSServerProcess, lakefs: LakeFSClient, tmp_path: Path) -> None:
     demo = ingest_demo(lakefs)
-    env = {**os.environ, **demo_lakefs.env(),
+    env = {**os.environ, **server.env(),
            "AIRFLOW_PACHYDERM_RUN_HOME": str(tmp_path / "airflow")}
     # The command prepares its own Airflow home; the test session's settings must not leak.
     for key in [k for k in env if k.startswith("AIRFLOW__") or k == "AIRFLOW_HOME"]:
