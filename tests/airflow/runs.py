@@ -167,13 +167,14 @@ def input_commits(client: LakeFSClient, repo: str, ref: str) -> dict[str, str]:
     }
 
 
-def watchers(stack: AirflowStack, uri: str) -> list[dict[str, Any]]:
-    """The asset watchers Airflow has attached to the asset ``uri``."""
+def watchers(stack: AirflowStack, uri: str) -> list[dict[str, Any]] | None:
+    """The asset watchers Airflow has attached to the asset ``uri`` (None: this Airflow's
+    REST API does not show them, as on 3.1)."""
     (asset,) = [
         a for a in stack.api("GET", "/api/v2/assets", query={"uri_pattern": uri})["assets"]
         if a["uri"] == uri
     ]
-    return asset["watchers"]
+    return asset.get("watchers")
 
 
 ML_INPUT_ASSETS = (
@@ -186,7 +187,7 @@ def wait_ml_caught_up(stack: AirflowStack, client: LakeFSClient, deadline: float
     """After unpausing the ml DAGs: their watchers start at the dag-processor's next parse
     of the file, then model runs, and inference runs on the model's output commit."""
     for uri in ML_INPUT_ASSETS:
-        stack.wait_for(f"a watcher on {uri}", lambda u=uri: watchers(stack, u), deadline)
+        stack.wait_for(f"a watcher on {uri}", lambda u=uri: watchers(stack, u) != [], deadline)
     stack.wait_for(
         "inference to read the first model",
         lambda: client.branch_exists("model", "main")
