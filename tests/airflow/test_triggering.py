@@ -19,6 +19,7 @@ and build on each other's state (one deployment per session is the only affordab
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -249,14 +250,32 @@ def test_triggerer_restart_neither_duplicates_nor_misses(live: Live) -> None:
     assert pinned == [first, second], "each commit once, in order; none missed after restart"
 
 
+def trigger_stopped(stack: AirflowStack, repo: str) -> bool:
+    """Whether the triggerer has stopped (since it last started) the watcher that reported
+    commits of ``repo``."""
+    log = stack.log_path("triggerer").read_text(errors="replace")
+    names = set(re.findall(rf"name='(ID \d+)' result=\"TriggerEvent<{{'repo': '{repo}'", log))
+
+    def last(pattern: str) -> int:
+        found = [m.start() for m in re.finditer(pattern, log)]
+        return found[-1] if found else -1
+
+    return bool(names) and all(
+        last(rf"trigger completed .*name='{name}'") > last(rf"trigger {name} starting")
+        for name in names
+    )
+
+
 def test_paused_dag_is_not_triggered_and_unpausing_reads_the_newest_head_once(
     live: Live,
 ) -> None:
     uri = "lakefs://attributes/main"  # read by inference alone
     deadline = time.monotonic() + 120
     live.stack.api("PATCH", "/api/v2/dags/inference", {"is_paused": True})
+    # The dag-processor's next parse detaches the watcher; the triggerer then stops it.
     live.stack.wait_for("the watcher of a paused DAG to stop",
-                        lambda: not watchers(live.stack, uri), deadline)
+                        lambda: not watchers(live.stack, uri)
+                        and trigger_stopped(live.stack, "attributes"), deadline)
     before = snapshot(live)
     live.add_attributes("while inference is paused")
     _, newest = live.add_attributes("the newest, still paused")
@@ -341,14 +360,15 @@ def test_clearing_a_finished_run_recomputes_its_own_inputs(live: Live) -> None:
 
 def test_clearing_one_task_of_a_finished_job_keeps_it_green(live: Live) -> None:
     head = live.lakefs.resolve_ref("inference", "main")
-    (latest,) = [
-        run for run in dag_runs(live.stack, "inference")
-        if computed(live.stack, "inference", run)
-        and commit_task_result(live.stack, "inference", run["dag_run_id"]) == head
-    ]
-    clear(live.stack, "inference", latest["dag_run_id"], task_ids=["process"],
+    # A finished job that ran a batch (not one whose datums were all skipped).
+    finished = [
+        run for run in sorted(dag_runs(live.stack, "inference"), key=lambda r: r["run_after"])
+        if task_states(live.stack, "inference", run["dag_run_id"]).get("process[0]")
+        == "success"
+    ][-1]
+    clear(live.stack, "inference", finished["dag_run_id"], task_ids=["process"],
           include_downstream=False)
-    run = wait_finished(live.stack, "inference", latest["dag_run_id"])
+    run = wait_finished(live.stack, "inference", finished["dag_run_id"])
     assert run["state"] == "success", live.stack.task_logs("inference", run["dag_run_id"])
     assert live.lakefs.resolve_ref("inference", "main") == head, "nothing recomputed"
     assert "already committed" in live.stack.task_logs("inference", run["dag_run_id"], 40)
