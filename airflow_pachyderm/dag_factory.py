@@ -31,6 +31,7 @@ from airflow_pachyderm.compat import (
     DeltaTriggerTimetable,
     MultipleCronTriggerTimetable,
 )
+from airflow_pachyderm.lakefs.names import branch_uri
 from airflow_pachyderm.spec.checking import load_graph
 from airflow_pachyderm.spec.cron import every_seconds
 from airflow_pachyderm.spec.errors import format_warning
@@ -58,7 +59,7 @@ def input_asset(
     """
     from airflow_pachyderm.triggers import LakeFSCommitEventTrigger
 
-    uri = f"lakefs://{repo}/{branch}"
+    uri = branch_uri(repo, branch)
     trigger = LakeFSCommitEventTrigger(
         repo=repo,
         branch=branch,
@@ -99,14 +100,13 @@ def load_pipelines(
     :raises SpecErrors: when any spec is invalid (Airflow shows it as an import error).
     """
     graph = load_graph(_resolve(Path(path), namespace, _caller_depth + 1))
-    interval = default_poll_interval() if poll_interval is None else float(poll_interval)
     dags: dict[str, DAG] = {}
     for name in graph.topological_order():
         for warning in graph.specs[name].warnings:
             # Never silent: a Pachyderm key without effect here shows in the parse log.
             log.warning("%s", format_warning(warning))
         dag = build_dag(
-            graph.specs[name], lakefs_conn_id=lakefs_conn_id, poll_interval=interval
+            graph.specs[name], lakefs_conn_id=lakefs_conn_id, poll_interval=poll_interval
         )
         dags[dag.dag_id] = dag
     if namespace is not None:

@@ -34,6 +34,7 @@ from airflow_pachyderm.jobs.job import (
 from airflow_pachyderm.jobs.storage import lakefs_lister, read_previous_manifest, upload_written
 from airflow_pachyderm.lakefs.client import LakeFSClient
 from airflow_pachyderm.lakefs.errors import LakeFSError, NotFoundError
+from airflow_pachyderm.lakefs.names import branch_uri
 from airflow_pachyderm.lakefs.provenance import InputCommit, Provenance
 from airflow_pachyderm.spec.models import PipelineSpec
 
@@ -53,10 +54,6 @@ class InputMissingError(JobInputError):
 
 class JobUnchangedError(Exception):
     """The output branch already holds another job's result for exactly these inputs."""
-
-    def __init__(self, message: str, commit: str) -> None:
-        super().__init__(message)
-        self.commit = commit
 
 
 @dataclass(frozen=True)
@@ -160,11 +157,6 @@ def resolve_inputs(
             commit = _resolve(client, cron.name, repo, pin or "main")
         pinned.append(InputCommit(cron.name, repo, commit, "" if pin else "main", pin))
     return tuple(pinned)
-
-
-def branch_uri(repo: str, branch: str) -> str:
-    """How Airflow names a branch (its asset URI), as in the run's triggering events."""
-    return f"lakefs://{repo}/{branch}"
 
 
 def _head_at(
@@ -378,8 +370,7 @@ def _check_changed(
         if request.skip_unchanged and request.reprocess == "changed":
             raise JobUnchangedError(
                 f"{spec.output_repo}@{output_branch} already holds job {head.job}'s result "
-                f"for exactly these input commits ({base_commit}): nothing to do",
-                base_commit,
+                f"for exactly these input commits ({base_commit}): nothing to do"
             )
         return
     older = [
@@ -397,11 +388,18 @@ def _check_changed(
 
 
 def _is_ancestor(client: LakeFSClient, repo: str, older: str, newer: str) -> bool:
-    """Whether commit ``older`` is a first-parent ancestor of ``newer`` (checked cheaply)."""
-    for n, commit in enumerate(client.log_commits(repo, newer, first_parent=True)):
+    """Whether commit ``older`` is a first-parent ancestor of ``newer``.
+
+    The usual case (a job reading newer commits than the last one) costs two small reads;
+    only an input that really went back walks the log, and no further than ``older``'s time.
+    """
+    since = client.get_commit(repo, older).creation_date
+    if client.get_commit(repo, newer).creation_date < since:
+        return False
+    for commit in client.log_commits(repo, newer, first_parent=True):
         if commit.id == older:
             return True
-        if n >= 1000:
+        if commit.creation_date < since:
             return False
     return False
 

@@ -10,3 +10,9 @@ REPOSITORY_NAME = re.compile(r"[a-z0-9][a-z0-9-]{2,62}")
 BRANCH_NAME = re.compile(r"\w[-\w]*")
 # Tags also allow dots (``v1.2``); ref-expression characters (~ ^ @ :) and spaces are out.
 TAG_NAME = re.compile(r"\w[-\w.]*")
+
+
+def branch_uri(repo: str, branch: str) -> str:
+    """``lakefs://<repo>/<branch>``: how a branch is named as an Airflow asset (and so in the
+    asset events that trigger runs)."""
+    return f"lakefs://{repo}/{branch}"

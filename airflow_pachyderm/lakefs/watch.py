@@ -13,14 +13,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from airflow_pachyderm.lakefs.client import LakeFSClient, LakeFSConfig
 from airflow_pachyderm.lakefs.errors import LakeFSError, NotFoundError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DEFAULT_POLL_INTERVAL = 1.0
 # Longest wait between two polls while lakeFS does not answer: the resume delay after an
@@ -79,17 +80,18 @@ def _client(config: LakeFSConfig) -> LakeFSClient:
     return LakeFSClient(replace(config, retries=1, timeout=POLL_TIMEOUT))
 
 
-async def watch_heads(
+async def poll(
     config: LakeFSConfig,
-    repo: str,
-    branch: str,
+    probe: Callable[[LakeFSClient], T],
+    where: str,
     *,
     poll_interval: float = DEFAULT_POLL_INTERVAL,
-) -> AsyncIterator[str]:
-    """Yield the head commit id of ``repo@branch`` after every successful poll.
+) -> AsyncIterator[T]:
+    """Yield ``probe(client)`` after every successful call, every ``poll_interval`` seconds.
 
-    Runs until cancelled. A missing repository or branch is waited for (logged once);
-    any other failure backs off exponentially up to ``MAX_BACKOFF`` seconds.
+    Runs until cancelled; the probe runs in a worker thread. A probe raising NotFoundError
+    (a repository or branch that does not exist yet) is waited for, logged once; any other
+    failure backs off exponentially up to ``MAX_BACKOFF`` seconds (one log line per outage).
     """
     client = _client(config)
     endpoint = config.base_url
@@ -98,24 +100,36 @@ async def watch_heads(
     try:
         while True:
             try:
-                head = await asyncio.to_thread(client.get_branch, repo, branch)
+                value = await asyncio.to_thread(probe, client)
             except NotFoundError:
                 OUTAGES.recovered(endpoint)
                 if not missing_logged:
-                    log.info("waiting for %s@%s to exist", repo, branch)
+                    log.info("waiting for %s to exist", where)
                     missing_logged = True
                 delay = max(poll_interval, 5.0)
             except (LakeFSError, OSError) as exc:
-                OUTAGES.failed(endpoint, f"{repo}@{branch}", exc)
+                OUTAGES.failed(endpoint, where, exc)
                 delay = min(max(delay * 2, poll_interval), MAX_BACKOFF)
             else:
                 OUTAGES.recovered(endpoint)
                 missing_logged = False
                 delay = poll_interval
-                yield head
+                yield value
             await asyncio.sleep(delay)
     finally:
         client.close()
+
+
+def watch_heads(
+    config: LakeFSConfig,
+    repo: str,
+    branch: str,
+    *,
+    poll_interval: float = DEFAULT_POLL_INTERVAL,
+) -> AsyncIterator[str]:
+    """Yield the head commit id of ``repo@branch`` after every successful poll."""
+    return poll(config, lambda client: client.get_branch(repo, branch), f"{repo}@{branch}",
+                poll_interval=poll_interval)
 
 
 async def read_commit(config: LakeFSConfig, repo: str, branch: str, commit_id: str) -> CommitInfo:
@@ -162,14 +176,5 @@ async def changed_since(
     client = _client(config)
     try:
         return await asyncio.to_thread(changed_under, client, repo, base, head, prefix)
-    finally:
-        client.close()
-
-
-async def path_exists(config: LakeFSConfig, repo: str, ref: str, path: str) -> bool:
-    """:func:`path_present`, without blocking the event loop."""
-    client = _client(config)
-    try:
-        return await asyncio.to_thread(path_present, client, repo, ref, path)
     finally:
         client.close()

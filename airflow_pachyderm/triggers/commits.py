@@ -23,7 +23,8 @@ from airflow_pachyderm.lakefs.watch import (
     DEFAULT_POLL_INTERVAL,
     CommitInfo,
     changed_since,
-    path_exists,
+    path_present,
+    poll,
     read_commit,
     watch_heads,
 )
@@ -218,7 +219,6 @@ class LakeFSCommitTrigger(_Serialized, BaseTrigger):
         self.lakefs_conn_id = lakefs_conn_id
         self.poll_interval = float(poll_interval)
 
-
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from airflow_pachyderm.lakefs.hook import LakeFSHook
 
@@ -271,28 +271,16 @@ class LakeFSFileTrigger(_Serialized, BaseTrigger):
         self.lakefs_conn_id = lakefs_conn_id
         self.poll_interval = float(poll_interval)
 
-
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        import asyncio
-
         from airflow_pachyderm.lakefs.hook import LakeFSHook
-        from airflow_pachyderm.lakefs.watch import MAX_BACKOFF, OUTAGES
 
         config = await LakeFSHook.aconfig(self.lakefs_conn_id)
-        delay = self.poll_interval
-        while True:
-            try:
-                found = await path_exists(config, self.repo, self.ref, self.path)
-            except Exception as exc:  # unreachable or the ref does not exist yet
-                OUTAGES.failed(config.base_url, f"{self.repo}@{self.ref}", exc)
-                delay = min(delay * 2, MAX_BACKOFF)
-            else:
-                OUTAGES.recovered(config.base_url)
-                delay = self.poll_interval
-                if found:
-                    yield TriggerEvent(
-                        {"status": "success", "repo": self.repo, "ref": self.ref,
-                         "path": self.path}
-                    )
-                    return
-            await asyncio.sleep(delay)
+        async for found in poll(
+            config, lambda client: path_present(client, self.repo, self.ref, self.path),
+            f"{self.repo}@{self.ref}", poll_interval=self.poll_interval,
+        ):
+            if found:
+                yield TriggerEvent(
+                    {"status": "success", "repo": self.repo, "ref": self.ref, "path": self.path}
+                )
+                return
