@@ -36,6 +36,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "diff": ("airflow_pachyderm.cli_data.diff", "files added, removed and changed between refs"),
     "revert": ("airflow_pachyderm.cli_data.revert",
                "undo commits on a branch (history kept); name the pipelines that recompute"),
+    "lineage": ("airflow_pachyderm.cli_data.lineage:lineage",
+                "what a commit or file was computed from (or, --downstream, what it fed)"),
+    "wait": ("airflow_pachyderm.cli_data.lineage:wait",
+             "wait until every pipeline downstream of a commit has committed its output"),
     "rerun": ("airflow_pachyderm.cli_data.rerun",
               "run a pipeline again on chosen input commits (through Airflow when configured)"),
 }

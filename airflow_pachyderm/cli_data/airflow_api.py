@@ -6,6 +6,7 @@ The deployment comes from ``AIRFLOW_PACHYDERM_AIRFLOW_URL``, ``..._USER`` and ``
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from airflow_pachyderm.cli_data.common import CLIError
 
 URL_ENV = "AIRFLOW_PACHYDERM_AIRFLOW_URL"
 USER_ENV = "AIRFLOW_PACHYDERM_AIRFLOW_USER"
-PASSWORD_ENV = "AIRFLOW_PACHYDERM_AIRFLOW_PASSWORD"  # noqa: S105 - a variable name
+PASSWORD_ENV = "AIRFLOW_PACHYDERM_AIRFLOW_PASSWORD"
 
 
 @dataclass
@@ -53,10 +54,8 @@ class AirflowAPI:
             raise CLIError(f"cannot reach Airflow at {self.url}: {exc}") from None
         if response.status >= 400:
             detail = response.data.decode("utf-8", "replace")[:300]
-            try:
+            with contextlib.suppress(ValueError, AttributeError):
                 detail = str(json.loads(detail).get("detail", detail))
-            except (ValueError, AttributeError):
-                pass
             raise CLIError(f"Airflow {method} {path}: HTTP {response.status}: {detail}")
         return json.loads(response.data or b"null")
 

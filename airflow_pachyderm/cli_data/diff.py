@@ -4,6 +4,7 @@ CSV and JSON files, what changed inside them."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import json
 from typing import Any
@@ -27,10 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _lines(raw: bytes, path: str) -> list[str]:
     text = raw.decode("utf-8", "replace")
     if path.endswith(".json"):
-        try:
+        with contextlib.suppress(ValueError):
             text = json.dumps(json.loads(text), indent=2, sort_keys=True)
-        except ValueError:
-            pass
     return text.splitlines()
 
 

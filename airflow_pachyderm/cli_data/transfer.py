@@ -64,11 +64,13 @@ def add_get_arguments(parser: argparse.ArgumentParser) -> None:
 # -- put --------------------------------------------------------------------------------------
 
 
-def plan_uploads(sources: list[Path], base: str, recursive: bool) -> list[Item]:
+def plan_uploads(sources: list[Path], base: str | None, recursive: bool) -> list[Item]:
     """Map local files to repository paths.
 
     One file and a destination path not ending in ``/`` -> that path; otherwise each file
-    goes under the destination as its name, a directory's files under their relative paths.
+    goes under the destination as its name, a directory's files under their relative paths
+    (under the directory's own name when the destination names no path: ``REPO@BRANCH``;
+    ``REPO@BRANCH:`` or ``:/`` is the root).
     :raises CLIError: for a missing source, or a directory without ``-r``.
     """
     items: list[Item] = []
@@ -77,7 +79,7 @@ def plan_uploads(sources: list[Path], base: str, recursive: bool) -> list[Item]:
         if source.is_dir():
             if not recursive:
                 raise CLIError(f"{source} is a directory: add -r to upload it")
-            prefix = base if base else source.resolve().name + "/"
+            prefix = base if base is not None else source.resolve().name + "/"
             for file in sorted(p for p in source.rglob("*") if p.is_file()):
                 rel = file.relative_to(source).as_posix()
                 items.append(Item(file, _join(prefix, rel), file.stat().st_size))
@@ -85,7 +87,7 @@ def plan_uploads(sources: list[Path], base: str, recursive: bool) -> list[Item]:
             if single_file and base and not base.endswith("/"):
                 remote = base
             else:
-                remote = _join(base, source.name)
+                remote = _join(base or "", source.name)
             items.append(Item(source, remote, source.stat().st_size))
         else:
             raise CLIError(f"{source}: no such file or directory")
@@ -116,8 +118,7 @@ def run_put(args: argparse.Namespace) -> int:
     if len(args.sources) < 2:
         raise CLIError("expected LOCAL... REPO@BRANCH[:PATH]")
     target = parse_target(args.sources[-1])
-    items = plan_uploads([Path(s) for s in args.sources[:-1]], target.path or "",
-                         args.recursive)
+    items = plan_uploads([Path(s) for s in args.sources[:-1]], target.path, args.recursive)
     if not items:
         raise CLIError("nothing to upload (the directories are empty)")
     client = make_client()
@@ -219,7 +220,7 @@ def run_get(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result)
     else:
-        dest = items[0].local if len(items) == 1 else items[0].local.parent
+        dest = out_dir if args.recursive else items[0].local
         print(f"got {len(items)} file(s), {human_bytes(total)} from "
               f"{target.repo}@{short(commit)} to {dest} in {seconds:.1f}s")
     return 0
