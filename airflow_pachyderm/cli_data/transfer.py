@@ -159,10 +159,73 @@ def run_put(args: argparse.Namespace) -> int:
 
 # -- get --------------------------------------------------------------------------------------
 
+PART_BYTES = 32 * 1024 * 1024  # big files come down in ranges of this size, in parallel
+SPLIT_AT = 2 * PART_BYTES
+
+
+class _Download:
+    """One file: written to a temporary file next to its destination (in parallel ranges
+    when big), renamed into place only when complete."""
+
+    def __init__(self, client, repo: str, commit: str, item: Item, transfer) -> None:
+        self.client, self.repo, self.commit, self.item = client, repo, commit, item
+        self.transfer = transfer
+        item.local.parent.mkdir(parents=True, exist_ok=True)
+        fd, self.tmp = tempfile.mkstemp(dir=item.local.parent, prefix=f".{item.local.name}.")
+        os.close(fd)
+        self.parts_left = 0
+
+    def jobs(self) -> list:
+        size = self.item.size
+        if size < SPLIT_AT:
+            return [self._whole]
+        os.truncate(self.tmp, size)
+        starts = range(0, size, PART_BYTES)
+        self.parts_left = len(starts)
+        return [lambda s=s: self._part(s, min(s + PART_BYTES, size)) for s in starts]
+
+    def _whole(self) -> None:
+        from airflow_pachyderm.cli_data.progress import CountingWriter
+
+        with open(self.tmp, "wb") as fh:
+            self.client.download(self.repo, self.commit, self.item.remote,
+                                 CountingWriter(fh, self.transfer))
+        self.transfer.file_done()
+
+    def _part(self, start: int, end: int) -> None:
+        from airflow_pachyderm.lakefs.client import CHUNK_SIZE
+
+        response = self.client.open_stream(self.repo, self.commit, self.item.remote,
+                                           byte_range=(start, end - 1))
+        fd = os.open(self.tmp, os.O_WRONLY)
+        try:
+            offset = start
+            for chunk in response.stream(CHUNK_SIZE):
+                os.pwrite(fd, chunk, offset)
+                offset += len(chunk)
+                self.transfer.add_bytes(len(chunk))
+        finally:
+            os.close(fd)
+            response.release_conn()
+        if offset != end:
+            raise CLIError(f"{self.repo}@{self.commit[:12]}:{self.item.remote}: got "
+                           f"{offset - start} of {end - start} bytes at offset {start}")
+        self.parts_left -= 1  # one thread per part; the count is only read at the end
+        if self.parts_left == 0:
+            self.transfer.file_done()
+
+    def finish(self) -> None:
+        os.replace(self.tmp, self.item.local)
+        self.tmp = ""
+
+    def discard(self) -> None:
+        if self.tmp:
+            Path(self.tmp).unlink(missing_ok=True)
+
 
 @command
 def run_get(args: argparse.Namespace) -> int:
-    from airflow_pachyderm.cli_data.progress import CountingWriter, transfer_progress
+    from airflow_pachyderm.cli_data.progress import transfer_progress
     from airflow_pachyderm.lakefs.errors import NotFoundError
 
     target = parse_target(args.target)
@@ -199,20 +262,14 @@ def run_get(args: argparse.Namespace) -> int:
     total = sum(item.size for item in items)
     started = time.monotonic()
     with transfer_progress(len(items), total, "get") as transfer:
-
-        def download(item: Item) -> None:
-            item.local.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=item.local.parent, prefix=f".{item.local.name}.")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    client.download(target.repo, commit, item.remote, CountingWriter(fh, transfer))
-                os.replace(tmp, item.local)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-            transfer.file_done()
-
-        _run_parallel([lambda i=i: download(i) for i in items], args.parallelism)
+        downloads = [_Download(client, target.repo, commit, item, transfer) for item in items]
+        try:
+            _run_parallel([job for d in downloads for job in d.jobs()], args.parallelism)
+            for download in downloads:
+                download.finish()
+        finally:
+            for download in downloads:
+                download.discard()
     seconds = time.monotonic() - started
     result = {"repo": target.repo, "ref": ref, "commit": commit, "files": len(items),
               "bytes": total, "seconds": round(seconds, 3),

@@ -1,11 +1,14 @@
 """The ml example end to end through the command line: ingest with ``put``, ``wait`` while
 ``run`` trains and infers (real Airflow dag.test, real Docker), then the ``lineage`` of one
-predictions file in every format, and a local ``rerun`` on an older input commit."""
+predictions file in every format, and a local ``rerun`` on an older input commit. The run
+also writes Airflow's OpenLineage events to a file (the provider's file transport): the plan
+and commit tasks report the lakeFS datasets they read and wrote."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -31,6 +34,9 @@ def ml(docker_api: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[di
         env["AIRFLOW_PACHYDERM_RUN_HOME"] = str(root / "airflow")
         for key in [k for k in env if k.startswith("AIRFLOW__") or k == "AIRFLOW_HOME"]:
             del env[key]  # `run` prepares its own Airflow home
+        events = root / "openlineage.jsonl"
+        env["AIRFLOW__OPENLINEAGE__TRANSPORT"] = json.dumps(
+            {"type": "file", "log_file_path": str(events), "append": True})
         cli = Cli(env, root)
         commits = _ingest(cli, root)
         waiting = subprocess.Popen(
@@ -48,7 +54,8 @@ def ml(docker_api: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[di
         for line in result.stdout.splitlines():
             name, ref, _ = line.split("\t")
             commits[name] = ref.partition("@")[2]
-        yield {"cli": cli, "commits": commits, "wait": wait_out, "root": root}
+        yield {"cli": cli, "commits": commits, "wait": wait_out, "root": root,
+               "events": events, "endpoint": server.endpoint}
 
 
 def _ingest(cli: Cli, root: Path) -> dict[str, str]:
@@ -153,3 +160,48 @@ def test_rerun_locally_on_an_older_input(ml: dict[str, Any], tmp_path: Path) -> 
     names = [e["path"] for e in cli("ls", "inference@old-inputs", "--json").json()["entries"]]
     assert "extra-sample.csv" not in names and "setosa-sample.csv" in names
     assert os.path.exists(ml["root"])
+
+
+@pytest.mark.slow
+@pytest.mark.docker
+def test_openlineage_events_name_lakefs_datasets_with_commits(ml: dict[str, Any]) -> None:
+    from airflow_pachyderm.spec import load_specs
+
+    commits, namespace = ml["commits"], ml["endpoint"]
+    dag_ids = {spec.name: spec.dag_id for spec in load_specs(ML)}
+    complete = {}
+    for line in ml["events"].read_text().splitlines():
+        event = json.loads(line)
+        if event.get("eventType") == "COMPLETE":
+            complete[event["job"]["name"]] = event
+
+    def datasets(event: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+        found = {}
+        for item in event[kind]:
+            assert item["namespace"] == namespace
+            found[item["name"]] = item["facets"]
+        return found
+
+    model_commit = complete[f"{dag_ids['model']}.commit"]
+    inputs = datasets(model_commit, "inputs")
+    assert set(inputs) == {"training/main", "code/main"}
+    assert inputs["training/main"]["pachyderm"]["commit"] == commits["training"]
+    assert inputs["training/main"]["version"]["datasetVersion"] == commits["training"]
+    assert inputs["code/main"]["pachyderm"]["input_name"] == "code"
+    outputs = datasets(model_commit, "outputs")
+    facet = outputs["model/main"]["pachyderm"]
+    assert facet["commit"] == commits["model"] and facet["pipeline"] == "model"
+    assert facet["datums"]["processed"] == 1 and len(facet["spec_hash"]) >= 16
+    assert facet["_schemaURL"].endswith("PachydermCommitDatasetFacet:1-0-0")
+
+    inference_commit = complete[f"{dag_ids['inference']}.commit"]
+    inputs = datasets(inference_commit, "inputs")
+    assert inputs["model/main"]["pachyderm"]["commit"] == commits["model"]
+    assert inputs["attributes/main"]["pachyderm"]["commit"] == commits["attributes"]
+    out = datasets(inference_commit, "outputs")["inference/main"]["pachyderm"]
+    assert out["commit"] == commits["inference"] and out["datums"]["processed"] == 3
+
+    plan = complete[f"{dag_ids['inference']}.plan"]
+    planned = datasets(plan, "outputs")["inference/main"]["pachyderm"]
+    assert planned["commit"] == "" and planned["datums"]["processed"] == 3
+    assert datasets(plan, "inputs")["model/main"]["pachyderm"]["commit"] == commits["model"]

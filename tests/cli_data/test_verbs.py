@@ -4,6 +4,7 @@ its ``--json`` shape, and its one-line error for a missing repo, a bad ref, a mi
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from pathlib import Path
 
@@ -69,6 +70,13 @@ def test_put_and_get_round_trip(cli: Cli, tmp_path: Path) -> None:
     assert cli("log", f"{repo}@main", "--json").json()[0]["message"] == "put 1 file(s)"
     names = [e["path"] for e in cli("ls", f"{repo}@main", "--json").json()["entries"]]
     assert names == ["data/", "renamed.txt"]  # staged.txt is not committed
+
+    big = tmp_path / "big.bin"  # past the size that comes down in parallel ranges
+    big.write_bytes(os.urandom(1024) * (65 * 1024 + 3))
+    cli("put", str(big), f"{repo}@main:big.bin")
+    cli("get", f"{repo}@main:big.bin", "-o", str(tmp_path / "big-back.bin"))
+    assert (tmp_path / "big-back.bin").read_bytes() == big.read_bytes()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".big-back")]
 
     cli.fails("put", str(src), f"{repo}@main", expect="add -r")
     cli.fails("put", str(tmp_path / "missing"), f"{repo}@main", expect="no such file")
