@@ -82,14 +82,14 @@ class Demo:
 
     def cli(self, *args: str, show: bool = True) -> str:
         """Run ``airflow-pachyderm ARGS`` as a user would, print the command and its output."""
-        console.print(f"[bold]$ airflow-pachyderm {' '.join(args)}[/]")
+        console.print(f"[bold]$ airflow-pachyderm {' '.join(args)}[/]", soft_wrap=True)
         result = subprocess.run([sys.executable, "-m", "airflow_pachyderm", *args],
                                 env=self.env(), capture_output=True, text=True)
         if result.returncode != 0:
             console.print(f"[red]failed:[/] {result.stderr[-3000:]}")
             raise SystemExit(1)
         if show:
-            console.print(result.stdout.rstrip(), markup=False, highlight=False)
+            console.print(result.stdout.rstrip(), markup=False, highlight=False, soft_wrap=True)
         return result.stdout
 
     def stop(self) -> None:
@@ -170,7 +170,7 @@ def main() -> int:
         console.print(f"[bold]$ airflow-pachyderm wait training@{new_data[:12]} "
                       f"--specs {ML.relative_to(HERE.parent)}[/]")
         console.print(watcher.communicate(timeout=300)[0].rstrip(), markup=False,
-                      highlight=False)
+                      highlight=False, soft_wrap=True)
         console.print(f"  model: {datum_counts(lakefs, 'model', third['model'])}; "
                       f"inference: {datum_counts(lakefs, 'inference', third['inference'])}")
 

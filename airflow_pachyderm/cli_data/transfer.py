@@ -27,7 +27,7 @@ from airflow_pachyderm.cli_data.common import (
 )
 from airflow_pachyderm.cli_data.refs import parse_target
 
-DEFAULT_PARALLELISM = 8
+DEFAULT_PARALLELISM = 16  # small files: the server keeps up to ~16-32 requests busy
 
 
 @dataclass(frozen=True)

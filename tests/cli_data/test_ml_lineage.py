@@ -172,8 +172,8 @@ def test_openlineage_events_name_lakefs_datasets_with_commits(ml: dict[str, Any]
     complete = {}
     for line in ml["events"].read_text().splitlines():
         event = json.loads(line)
-        if event.get("eventType") == "COMPLETE":
-            complete[event["job"]["name"]] = event
+        if event.get("eventType") == "COMPLETE":  # the first run's, not a later rerun's
+            complete.setdefault(event["job"]["name"], event)
 
     def datasets(event: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
         found = {}

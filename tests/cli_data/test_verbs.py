@@ -26,6 +26,17 @@ def _tree(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
+def _specs(tmp_path: Path, *pipelines: tuple[str, str]) -> Path:
+    """A spec file of (pipeline, input repo) pairs."""
+    spec = tmp_path / "specs.yaml"
+    spec.write_text("---\n".join(
+        f"pipeline: {{name: {name}}}\ninput: {{pfs: {{repo: {repo}, glob: '/*'}}}}\n"
+        "transform: {image: 'airflow-pachyderm/python:latest', cmd: [python3, -c, pass]}\n"
+        for name, repo in pipelines
+    ))
+    return spec
+
+
 def test_repo_create_list_delete(cli: Cli) -> None:
     created = cli("repo", "create", "Raw_Data_" + secrets.token_hex(3), "--branch", "dev",
                   "--json").json()
@@ -141,14 +152,7 @@ def test_diff_lists_and_shows_small_csv_json_changes(cli: Cli, tmp_path: Path) -
 
 def test_revert_names_the_pipelines_that_recompute(cli: Cli, tmp_path: Path) -> None:
     repo = _repo(cli)
-    spec = tmp_path / "specs.yaml"
-    spec.write_text(
-        f"pipeline: {{name: {repo}-clean}}\ninput: {{pfs: {{repo: {repo}, glob: '/*'}}}}\n"
-        "transform: {image: 'airflow-pachyderm/python:latest', cmd: [python3, -c, pass]}\n"
-        "---\n"
-        f"pipeline: {{name: {repo}-report}}\ninput: {{pfs: {{repo: {repo}-clean, glob: '/'}}}}\n"
-        "transform: {image: 'airflow-pachyderm/python:latest', cmd: [python3, -c, pass]}\n"
-    )
+    spec = _specs(tmp_path, (f"{repo}-clean", repo), (f"{repo}-report", f"{repo}-clean"))
     good = _tree(tmp_path / "good", {"a.csv": "1"})
     base = cli("put", "-r", str(good), f"{repo}@main:", "--json").json()["commit"]
     bad = _tree(tmp_path / "bad", {"a.csv": "oops", "b.csv": "oops"})
@@ -192,11 +196,7 @@ def test_lineage_of_source_data_and_errors(cli: Cli, tmp_path: Path) -> None:
 
 def test_wait_and_rerun_errors(cli: Cli, tmp_path: Path) -> None:
     repo = _repo(cli)
-    spec = tmp_path / "specs.yaml"
-    spec.write_text(
-        f"pipeline: {{name: {repo}-out}}\ninput: {{pfs: {{repo: {repo}, glob: '/*'}}}}\n"
-        "transform: {image: 'airflow-pachyderm/python:latest', cmd: [python3, -c, pass]}\n"
-    )
+    spec = _specs(tmp_path, (f"{repo}-out", repo))
     cli("put", "-r", str(_tree(tmp_path / "s", {"f.csv": "1"})), f"{repo}@main:")
     cli.fails("wait", f"{repo}@main", "--specs", str(spec), "--timeout", "1",
               expect=f"no output of {repo}@")
