@@ -27,7 +27,8 @@ from airflow_pachyderm.cli_data.common import (
 )
 from airflow_pachyderm.cli_data.refs import parse_target
 
-DEFAULT_PARALLELISM = 16  # small files: the server keeps up to ~16-32 requests busy
+SMALL_FILE = 256 * 1024  # read whole, sent in one piece
+DEFAULT_PARALLELISM = 32  # small files: the server keeps ~32 requests busy (measured)
 
 
 @dataclass(frozen=True)
@@ -129,8 +130,13 @@ def run_put(args: argparse.Namespace) -> int:
     with transfer_progress(len(items), total, "put") as transfer:
 
         def upload(item: Item) -> None:
-            with item.local.open("rb") as fh:
-                client.upload(target.repo, branch, item.remote, CountingReader(fh, transfer))
+            if item.size <= SMALL_FILE:  # one send of headers and body, no stream wrapper
+                data = item.local.read_bytes()
+                client.upload(target.repo, branch, item.remote, data)
+                transfer.add_bytes(len(data))
+            else:
+                with item.local.open("rb") as fh:
+                    client.upload(target.repo, branch, item.remote, CountingReader(fh, transfer))
             transfer.file_done()
 
         try:
