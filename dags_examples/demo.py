@@ -31,6 +31,7 @@ from airflow_pachyderm.lakefs.provenance import Provenance
 from airflow_pachyderm.server.process import LakeFSServerProcess
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent  # commands run from the repository's root, with paths relative to it
 ML = HERE / "ml"
 SPEC = ML / "pipelines.yaml"
 FEATURES = "sepal_length,sepal_width,petal_length,petal_width"
@@ -84,7 +85,7 @@ class Demo:
         """Run ``airflow-pachyderm ARGS`` as a user would, print the command and its output."""
         console.print(f"[bold]$ airflow-pachyderm {' '.join(args)}[/]", soft_wrap=True)
         result = subprocess.run([sys.executable, "-m", "airflow_pachyderm", *args],
-                                env=self.env(), capture_output=True, text=True)
+                                env=self.env(), capture_output=True, text=True, cwd=ROOT)
         if result.returncode != 0:
             console.print(f"[red]failed:[/] {result.stderr[-3000:]}")
             raise SystemExit(1)
@@ -94,6 +95,14 @@ class Demo:
 
     def stop(self) -> None:
         self.server.stop()
+
+
+def rel(path: Path) -> str:
+    """``path`` as typed from the repository's root (absolute when outside it)."""
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
 def heading(text: str) -> None:
@@ -138,11 +147,11 @@ def main() -> int:
                 attributes_csv(data[i * 40:i * 40 + 8]))
         for repo in ("training", "attributes", "code"):
             demo.cli("repo", "create", repo)
-        demo.cli("put", str(inbox / "iris.csv"), "training@main:", "-m", "iris measurements")
-        demo.cli("put", "-r", str(ML / "code"), "code@main:", "-m", "training and inference code")
-        first_attributes = demo.cli(
-            "put", "-r", str(inbox / "attributes"), "attributes@main:", "-m",
-            "three batches to classify", "--json", show=False).split('"commit": "')[1][:64]
+        demo.cli("put", rel(inbox / "iris.csv"), "training@main:", "-m", "iris measurements")
+        demo.cli("put", "-r", rel(ML / "code"), "code@main:", "-m", "training and inference code")
+        demo.cli("put", "-r", rel(inbox / "attributes"), "attributes@main:", "-m",
+                 "three batches to classify")
+        first_attributes = lakefs.resolve_ref("attributes", "main")
         first = demo.run()
         console.print(f"  model: {datum_counts(lakefs, 'model', first['model'])}; "
                       f"inference: {datum_counts(lakefs, 'inference', first['inference'])}")
@@ -153,22 +162,22 @@ def main() -> int:
 
         heading("2. a new attributes file: only its datum is processed")
         (inbox / "batch-03.csv").write_bytes(attributes_csv(data[130:140]))
-        demo.cli("put", str(inbox / "batch-03.csv"), "attributes@main:", "-m", "one more batch")
+        demo.cli("put", rel(inbox / "batch-03.csv"), "attributes@main:", "-m", "one more batch")
         second = demo.run("--pipeline", "inference")
         console.print(f"  inference: {datum_counts(lakefs, 'inference', second['inference'])}")
 
         heading("3. new training data: retrain, and every prediction is recomputed")
         (inbox / "more-iris.csv").write_text("\n".join([header, *extra_training]) + "\n")
-        demo.cli("put", str(inbox / "more-iris.csv"), "training@main:", "-m",
+        demo.cli("put", rel(inbox / "more-iris.csv"), "training@main:", "-m",
                  "more measurements")
         new_data = lakefs.resolve_ref("training", "main")
         # `wait` watches for the outputs of that commit while the pipelines run.
         watcher = subprocess.Popen(
             [sys.executable, "-m", "airflow_pachyderm", "wait", f"training@{new_data}",
-             "--specs", str(ML)], env=demo.env(), stdout=subprocess.PIPE, text=True)
+             "--specs", rel(ML)], env=demo.env(), stdout=subprocess.PIPE, text=True, cwd=ROOT)
         third = demo.run()
         console.print(f"[bold]$ airflow-pachyderm wait training@{new_data[:12]} "
-                      f"--specs {ML.relative_to(HERE.parent)}[/]")
+                      f"--specs {rel(ML)}[/]", soft_wrap=True)
         console.print(watcher.communicate(timeout=300)[0].rstrip(), markup=False,
                       highlight=False, soft_wrap=True)
         console.print(f"  model: {datum_counts(lakefs, 'model', third['model'])}; "
@@ -176,7 +185,7 @@ def main() -> int:
 
         heading("4. the new data was bad: revert it in lakeFS, recompute downstream")
         demo.cli("revert", "training@main", new_data[:12], "-m", "revert: bad measurements",
-                 "--specs", str(ML))
+                 "--specs", rel(ML))
         fourth = demo.run()
         reverted_model = lakefs.stat("model", "main", "model.pkl").checksum
         console.print(f"  model: {datum_counts(lakefs, 'model', fourth['model'])}; "
@@ -186,7 +195,7 @@ def main() -> int:
         demo.cli("diff", f"model@{third['model'][:12]}", fourth["model"][:12], ":metrics.json")
 
         heading("5. recompute history: first attributes commit, current model, side branch")
-        demo.cli("rerun", "inference", "--specs", str(ML), "--input",
+        demo.cli("rerun", "inference", "--specs", rel(ML), "--input",
                  f"attributes={first_attributes[:12]}", "--output-branch", "replay-first-batch")
         demo.cli("ls", "inference@replay-first-batch")
         console.print("  main is untouched")

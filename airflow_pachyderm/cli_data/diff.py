@@ -46,6 +46,10 @@ def content_diff(client, repo: str, left: str, right: str, path: str) -> list[st
                                      f"{path}@{right[:12]}", lineterm=""))
 
 
+def _shown(ref: str, commit: str) -> str:
+    return commit[:12] if commit.startswith(ref) else f"{ref} ({commit[:12]})"
+
+
 @command
 def run(args: argparse.Namespace) -> int:
     left = parse_target(args.left, need_ref=True)
@@ -73,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result)
         return 0
-    print(f"{left.repo}: {left.ref} ({left_id[:12]}) -> {right.ref} ({right_id[:12]})")
+    print(f"{left.repo}: {_shown(left.ref, left_id)} -> {_shown(right.ref, right_id)}")
     for path in result["added"]:
         print(f"added    {path}")
     for path in result["removed"]:

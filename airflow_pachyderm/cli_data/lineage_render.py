@@ -17,7 +17,7 @@ def _label(node: dict[str, Any]) -> str:
     if node.get("pipeline"):
         datums = node.get("datums") or {}
         return (f"{head}  pipeline {node['pipeline']}, job {str(node.get('job', ''))[:12]}, "
-                f"{datums.get('processed', 0)} datums processed")
+                f"datums processed: {datums.get('processed', 0)}")
     return f"{head}  source data: {node.get('message', '')}"
 
 
