@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -83,7 +84,8 @@ class Demo:
 
     def cli(self, *args: str, show: bool = True) -> str:
         """Run ``airflow-pachyderm ARGS`` as a user would, print the command and its output."""
-        console.print(f"[bold]$ airflow-pachyderm {' '.join(args)}[/]", soft_wrap=True)
+        console.print(f"[bold]$ airflow-pachyderm {shlex.join(args)}[/]", markup=True,
+                      soft_wrap=True)
         result = subprocess.run([sys.executable, "-m", "airflow_pachyderm", *args],
                                 env=self.env(), capture_output=True, text=True, cwd=ROOT)
         if result.returncode != 0:
