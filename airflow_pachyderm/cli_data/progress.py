@@ -11,7 +11,6 @@ from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
-    MofNCompleteColumn,
     Progress,
     TextColumn,
     TimeRemainingColumn,
@@ -20,30 +19,36 @@ from rich.progress import (
 
 
 class Transfer:
-    """Counts files and bytes of a parallel transfer; thread-safe."""
+    """Counts files and bytes of a parallel transfer (one bar: bytes; files beside it);
+    thread-safe."""
 
     def __init__(self, progress: Progress, total_files: int, total_bytes: int, verb: str):
         self._progress = progress
         self._lock = threading.Lock()
-        self.files_task = progress.add_task(f"{verb} files", total=total_files, kind="files")
-        self.bytes_task = progress.add_task(f"{verb} bytes", total=total_bytes, kind="bytes")
+        self._total_files = total_files
+        self.files = 0
+        self.task = progress.add_task(verb, total=total_bytes, files=self._files_text())
+
+    def _files_text(self) -> str:
+        return f"{self.files}/{self._total_files} files"
 
     def add_bytes(self, count: int) -> None:
         with self._lock:
-            self._progress.advance(self.bytes_task, count)
+            self._progress.advance(self.task, count)
 
     def file_done(self) -> None:
         with self._lock:
-            self._progress.advance(self.files_task, 1)
+            self.files += 1
+            self._progress.update(self.task, files=self._files_text())
 
 
 @contextlib.contextmanager
 def transfer_progress(total_files: int, total_bytes: int, verb: str) -> Iterator[Transfer]:
     console = Console(stderr=True)
     progress = Progress(
-        TextColumn("{task.description:<12}"),
+        TextColumn("{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        TextColumn("{task.fields[files]}"),
         DownloadColumn(),
         TransferSpeedColumn(),
         TimeRemainingColumn(),
