@@ -27,6 +27,7 @@ from airflow_pachyderm.datums import (
     write_manifest,
 )
 from airflow_pachyderm.datums.manifest import MANIFEST_PATH
+from airflow_pachyderm.errors import DatumFailedError, OutputBranchMovedError
 from airflow_pachyderm.jobs.job import (
     DATUMS_PATH,
     JobPlanRecord,
@@ -43,10 +44,6 @@ from airflow_pachyderm.lakefs.errors import ConflictError, NotFoundError
 from airflow_pachyderm.lakefs.provenance import KEY_JOB, KEY_PLAN, Provenance
 
 log = logging.getLogger(__name__)
-
-
-class OutputBranchMovedError(ConflictError):
-    """The output branch got another commit while this job ran."""
 
 
 @dataclass(frozen=True)
@@ -144,7 +141,7 @@ def _commit_staging(
         try:
             return json.loads(client.read_bytes(repo, state, batch_result_path(index)))["datums"]
         except NotFoundError as exc:
-            raise RuntimeError(
+            raise JobStateMissingError(
                 f"job {plan.job_id}: batch {index} has no result on {repo}@{state}: its "
                 "process task did not finish; rerun it before committing"
             ) from exc
@@ -156,7 +153,7 @@ def _commit_staging(
             results.update(datums)
     failed = [datum_id for datum_id, r in results.items() if r["status"] == "failed"]
     if failed:
-        raise RuntimeError(
+        raise DatumFailedError(
             f"job {plan.job_id}: {len(failed)} datums failed (first {failed[0]}); "
             "not committing, the output branch is left untouched"
         )

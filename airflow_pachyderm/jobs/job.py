@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from airflow_pachyderm.errors import JobStateMissingError
 from airflow_pachyderm.lakefs.client import LakeFSClient
 from airflow_pachyderm.lakefs.errors import NotFoundError
 from airflow_pachyderm.lakefs.provenance import InputCommit
@@ -30,10 +31,6 @@ PLAN_PATH = STATE_PREFIX + "plan.json"
 DATUMS_PATH = STATE_PREFIX + "datums.jsonl.gz"
 # Both of a job's branches start with this; the plan removes those of dead jobs.
 JOB_BRANCH_PREFIX = "pachyderm-job-"
-
-
-class JobStateMissingError(RuntimeError):
-    """A step of a job ran without the job's plan (e.g. one task of a finished run cleared)."""
 
 
 def job_id_for(dag_id: str, run_id: str) -> str:

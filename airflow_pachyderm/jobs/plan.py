@@ -19,6 +19,7 @@ from airflow_pachyderm.datums import (
     write_manifest,
 )
 from airflow_pachyderm.datums.plan import JobPlan, ReprocessMode
+from airflow_pachyderm.errors import InputMissingError, JobInputError, JobUnchangedError
 from airflow_pachyderm.jobs.convert import cron_repo, datum_salt, input_tree
 from airflow_pachyderm.jobs.job import (
     DATUMS_PATH,
@@ -41,19 +42,6 @@ from airflow_pachyderm.spec.models import PipelineSpec
 log = logging.getLogger(__name__)
 # Branches of a job planned this long ago belong to a dead job and are removed.
 DEAD_JOB_AGE_S = 7 * 24 * 3600
-
-
-class JobInputError(ValueError):
-    """The job was asked to read something that does not exist or is not an input."""
-
-
-class InputMissingError(JobInputError):
-    """An input's repository or branch does not exist (yet): e.g. an upstream pipeline
-    that has not produced its first output."""
-
-
-class JobUnchangedError(Exception):
-    """The output branch already holds another job's result for exactly these inputs."""
 
 
 @dataclass(frozen=True)

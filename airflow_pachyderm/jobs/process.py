@@ -22,6 +22,7 @@ from airflow_pachyderm.datums import (
     deserialize_datums,
     leaf_inputs,
 )
+from airflow_pachyderm.errors import DatumFailedError, SpecChangedError
 from airflow_pachyderm.jobs.convert import input_tree, transform_spec
 from airflow_pachyderm.jobs.job import (
     BatchRef,
@@ -44,10 +45,6 @@ from airflow_pachyderm.spec.models import PipelineSpec
 log = logging.getLogger(__name__)
 # Concurrent lakeFS transfers per batch task (downloads into the cache, output uploads).
 IO_WORKERS = 8
-
-
-class DatumFailedError(RuntimeError):
-    """One or more datums of a batch failed every try."""
 
 
 @dataclass(frozen=True)
@@ -117,7 +114,7 @@ def process_batch(
     repo, staging, state = batch.output_repo, batch.staging_branch, batch.state_branch
     plan = load_plan(client, repo, state)
     if plan.spec_hash != spec.spec_hash():
-        raise RuntimeError(
+        raise SpecChangedError(
             f"job {plan.job_id} was planned with spec {plan.spec_hash[:12]} but this task has "
             f"spec {spec.spec_hash()[:12]} (the pipeline changed in between): run the job again"
         )
