@@ -43,7 +43,18 @@ class ServerError(LakeFSError):
 
 
 class LakeFSConnectionError(LakeFSError):
-    """lakeFS could not be reached (refused, reset, timed out)."""
+    """lakeFS could not be reached (refused, reset, timed out).
+
+    :param never_sent: the request provably never left this machine (connection refused),
+        so even a call that creates something may be sent again.
+    """
+
+    def __init__(
+        self, message: str, *, status: int | None = None, where: str = "",
+        never_sent: bool = False,
+    ) -> None:
+        super().__init__(message, status=status, where=where)
+        self.never_sent = never_sent
 
 
 _BY_STATUS: dict[int, type[LakeFSError]] = {
