@@ -11,6 +11,7 @@ from airflow.sdk import BaseOperator
 
 from airflow_pachyderm.compat import AirflowFailException
 from airflow_pachyderm.errors import PachydermError
+from airflow_pachyderm.lakefs.client import LakeFSClient
 from airflow_pachyderm.lakefs.hook import LakeFSHook
 from airflow_pachyderm.spec.models import PipelineSpec
 
@@ -71,6 +72,10 @@ class PipelineOperator(BaseOperator):
 
     def hook(self) -> LakeFSHook:
         return LakeFSHook(lakefs_conn_id=self.lakefs_conn_id)
+
+    def client(self) -> LakeFSClient:
+        """The lakeFS client of the operator's connection (``self.hook().get_conn()``)."""
+        return self.hook().get_conn()
 
     def output_branch(self, context: Mapping[str, Any]) -> str:
         params = context.get("params") or {}

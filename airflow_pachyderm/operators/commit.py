@@ -38,7 +38,7 @@ class CommitOperator(PipelineOperator):
         job_id = job_id_for(dag_run.dag_id, dag_run.run_id)
         try:
             result = commit_job(
-                self.hook(),
+                self.client(),
                 self.spec.output_repo,
                 job_id,
                 output_branch=self.output_branch(context),

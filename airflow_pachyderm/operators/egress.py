@@ -52,7 +52,7 @@ class EgressOperator(PipelineOperator):
         url = egress.url
         assert url is not None  # the spec has exactly one of URL and sqlDatabase
         sink: Sink = FileSink(url) if scheme_of(url) == "file" else S3Sink(url, self.aws_conn_id)
-        written, deleted = mirror_commit(self.hook(), self.spec.output_repo, self.commit, sink)
+        written, deleted = mirror_commit(self.client(), self.spec.output_repo, self.commit, sink)
         self.log.info("egress: %d files of %s@%s copied to %s, %d removed there", written,
                       self.spec.output_repo, self.commit, url, deleted)
         return written
@@ -66,7 +66,7 @@ class EgressOperator(PipelineOperator):
         password = sql_password(target.secret.name, target.secret.key)
         mask_secret(password)
         rows = export_to_sql(
-            self.hook(), self.spec.output_repo, self.commit, target.url, password,
+            self.client(), self.spec.output_repo, self.commit, target.url, password,
             target.file_format.type, list(target.file_format.columns),
         )
         for table, count in rows.items():

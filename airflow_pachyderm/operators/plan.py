@@ -93,7 +93,7 @@ class PlanOperator(PipelineOperator):
             self.log.info("image %s is %s%s", self.spec.transform.image, image_id,
                           f" ({digest})" if digest else "")
             _, batches = plan_job_run(
-                self.hook(), self.spec, request, image_id=image_id, log_line=self.log_line
+                self.client(), self.spec, request, image_id=image_id, log_line=self.log_line
             )
         except JobUnchangedError as exc:
             raise AirflowSkipException(str(exc)) from exc

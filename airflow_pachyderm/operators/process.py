@@ -59,11 +59,11 @@ class ProcessBatchOperator(PipelineOperator):
         secret_files = resolve_secret_files(self.spec.transform.secrets)
         # A crashed earlier try may have left its container behind.
         cleanup_job_containers(batch.job_id, batch=str(batch.index))
-        hook = self.hook()
+        client = self.client()
         try:
             with tempfile.TemporaryDirectory(prefix="pachyderm-batch-", dir=self.workdir) as tmp:
                 outcome = process_batch(
-                    hook,
+                    client,
                     self.spec,
                     batch,
                     DockerRunner(docker_conn_id=self.docker_conn_id),
@@ -75,7 +75,7 @@ class ProcessBatchOperator(PipelineOperator):
         except JobStateMissingError as exc:
             # This task alone was cleared after its job finished: nothing to redo.
             branch = self.output_branch(context)
-            done = find_job_commit(hook, batch.output_repo, branch, batch.job_id)
+            done = find_job_commit(client, batch.output_repo, branch, batch.job_id)
             if done is None:
                 raise AirflowFailException(
                     f"{exc}. Clear the whole run (plan first) to run job {batch.job_id} again"
