@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import urllib3
 
-from airflow_pachyderm.cli_data.common import CLIError
+from airflow_pachyderm.cli_data.common import CommandError
 
 URL_ENV = "AIRFLOW_PACHYDERM_AIRFLOW_URL"
 USER_ENV = "AIRFLOW_PACHYDERM_AIRFLOW_USER"
@@ -24,7 +24,7 @@ PASSWORD_ENV = "AIRFLOW_PACHYDERM_AIRFLOW_PASSWORD"
 
 @dataclass
 class AirflowAPI:
-    """One Airflow deployment. Every failure raises :class:`CLIError` with the HTTP status."""
+    """One Airflow deployment. Every failure raises :class:`CommandError` with the HTTP status."""
 
     url: str
     user: str = ""
@@ -51,19 +51,19 @@ class AirflowAPI:
                 timeout=urllib3.Timeout(connect=10, read=60), retries=False,
             )
         except urllib3.exceptions.HTTPError as exc:
-            raise CLIError(f"cannot reach Airflow at {self.url}: {exc}") from None
+            raise CommandError(f"cannot reach Airflow at {self.url}: {exc}") from None
         if response.status >= 400:
             detail = response.data.decode("utf-8", "replace")[:300]
             with contextlib.suppress(ValueError, AttributeError):
                 detail = str(json.loads(detail).get("detail", detail))
-            raise CLIError(f"Airflow {method} {path}: HTTP {response.status}: {detail}")
+            raise CommandError(f"Airflow {method} {path}: HTTP {response.status}: {detail}")
         return json.loads(response.data or b"null")
 
     def token(self) -> str:
         if not self._token:
             if not self.user:
                 if not self.password:
-                    raise CLIError(f"{URL_ENV} is set but no credentials: set {USER_ENV} and "
+                    raise CommandError(f"{URL_ENV} is set but no credentials: set {USER_ENV} and "
                                    f"{PASSWORD_ENV}")
                 self._token = self.password
             else:

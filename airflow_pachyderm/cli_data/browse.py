@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from airflow_pachyderm.cli_data.common import (
-    CLIError,
+    CommandError,
     add_json,
     command,
     human_bytes,
@@ -106,11 +106,11 @@ def run_ls(args: argparse.Namespace) -> int:
         try:
             obj = client.stat(target.repo, commit.id, path)
         except NotFoundError:
-            raise CLIError(f"{target.repo}@{ref}:{path}: no such file or directory") from None
+            raise CommandError(f"{target.repo}@{ref}:{path}: no such file or directory") from None
         entries.append({"path": obj.path, "type": "file", "size": obj.size_bytes,
                         "checksum": obj.checksum, "mtime": obj.mtime})
     elif not entries and path:
-        raise CLIError(f"{target.repo}@{ref}:{path}: no such file or directory")
+        raise CommandError(f"{target.repo}@{ref}:{path}: no such file or directory")
     if args.json:
         print_json({"repo": target.repo, "ref": ref, "commit": commit.id, "entries": entries})
         return 0

@@ -11,11 +11,11 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
+from airflow_pachyderm.errors import CommandError, PachydermError
+
+__all__ = ["CommandError", "command", "make_client"]
+
 SPECS_ENV = "AIRFLOW_PACHYDERM_SPECS"
-
-
-class CLIError(Exception):
-    """A user-facing failure; its message is printed as one line, exit status 1."""
 
 
 def command(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -23,13 +23,10 @@ def command(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
 
     @functools.wraps(run)
     def wrapper(args: argparse.Namespace) -> int:
-        from airflow_pachyderm.lakefs.errors import LakeFSError
-        from airflow_pachyderm.spec.names import NameMappingError
-
         verb = getattr(args, "command", "") or ""
         try:
             return run(args)
-        except (CLIError, LakeFSError, NameMappingError, OSError, ValueError) as exc:
+        except (PachydermError, OSError, ValueError) as exc:
             text = " ".join(str(exc).split()) or type(exc).__name__
             print(f"airflow-pachyderm {verb}: {text}", file=sys.stderr)
             return 1

@@ -9,7 +9,13 @@ import difflib
 import json
 from typing import Any
 
-from airflow_pachyderm.cli_data.common import CLIError, add_json, command, make_client, print_json
+from airflow_pachyderm.cli_data.common import (
+    CommandError,
+    add_json,
+    command,
+    make_client,
+    print_json,
+)
 from airflow_pachyderm.cli_data.refs import parse_target
 
 CONTENT_DIFF_LIMIT = 1024 * 1024  # bytes per side; bigger files are only listed
@@ -56,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     right_text = args.right if "@" in args.right else f"{args.left.split('@')[0]}@{args.right}"
     right = parse_target(right_text, need_ref=True)
     if right.repo != left.repo:
-        raise CLIError(f"{args.left} and {args.right}: diff compares two refs of one repo")
+        raise CommandError(f"{args.left} and {args.right}: diff compares two refs of one repo")
     prefix = (args.path or "").lstrip(":").lstrip("/") or left.path or right.path or ""
     client = make_client()
     left_id = client.get_commit(left.repo, left.ref).id

@@ -8,7 +8,7 @@ import sys
 import time
 
 from airflow_pachyderm.cli_data.common import (
-    CLIError,
+    CommandError,
     add_json,
     add_specs,
     command,
@@ -47,19 +47,19 @@ def run_lineage(args: argparse.Namespace) -> int:
 
     target = parse_target(args.target)
     if args.depth is not None and args.depth < 0:
-        raise CLIError("--depth must be 0 or more")
+        raise CommandError("--depth must be 0 or more")
     client = make_client()
     ref = target.ref or client.get_repository(target.repo).default_branch
     try:
         if args.downstream:
             if target.path:
-                raise CLIError("--downstream follows commits, not files: drop the :PATH")
+                raise CommandError("--downstream follows commits, not files: drop the :PATH")
             lineage = downstream(client, target.repo, ref, depth=args.depth)
         else:
             lineage = upstream(client, target.repo, ref, path=target.path or None,
                                depth=args.depth)
     except LineageError as exc:
-        raise CLIError(str(exc)) from None
+        raise CommandError(str(exc)) from None
     data = lineage.to_dict()
     if args.json:
         print_json(data)
@@ -102,7 +102,7 @@ def run_wait(args: argparse.Namespace) -> int:
             break
         if time.monotonic() > deadline:
             missing = sorted(set(expected) - set(landed))
-            raise CLIError(f"timed out after {args.timeout:.0f}s; no output of "
+            raise CommandError(f"timed out after {args.timeout:.0f}s; no output of "
                            f"{target.repo}@{short(commit)} yet from: {', '.join(missing)}")
         time.sleep(args.interval)
     if args.json:

@@ -5,23 +5,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from airflow_pachyderm.cli_data.common import CLIError
+from airflow_pachyderm.cli_data.common import CommandError
 
 
 def load_graph(specs_path: str):
-    """The :class:`PipelineGraph` of ``specs_path``; raises :class:`CLIError` when the path
+    """The :class:`PipelineGraph` of ``specs_path``; raises :class:`CommandError` when the path
     holds no valid specs."""
     from airflow_pachyderm.spec import PipelineGraph, SpecErrors, load_specs
 
     if not Path(specs_path).exists():
-        raise CLIError(f"--specs {specs_path}: no such file or directory")
+        raise CommandError(f"--specs {specs_path}: no such file or directory")
     try:
         graph = PipelineGraph(load_specs(specs_path))
     except SpecErrors as exc:
         first = str(exc).splitlines()[0] if str(exc) else "invalid specs"
-        raise CLIError(f"--specs {specs_path}: {first}") from None
+        raise CommandError(f"--specs {specs_path}: {first}") from None
     if not len(graph):
-        raise CLIError(f"--specs {specs_path}: no pipeline specs found (use --specs PATH)")
+        raise CommandError(f"--specs {specs_path}: no pipeline specs found (use --specs PATH)")
     return graph
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from airflow_pachyderm.cli_data.common import CLIError
+from airflow_pachyderm.cli_data.common import CommandError
 
 
 @dataclass(frozen=True)
@@ -31,16 +31,16 @@ def lakefs_repo(name: str) -> str:
 def parse_target(text: str, *, need_ref: bool = False) -> Target:
     """Parse ``REPO[@REF][:PATH]``; REF may be a branch, tag, commit (prefix) or ``main~1``.
 
-    :raises CLIError: on an empty repo, ref or path part.
+    :raises CommandError: on an empty repo, ref or path part.
     """
     head, colon, path = text.partition(":")
     repo, at, ref = head.partition("@")
     if not repo:
-        raise CLIError(f"{text!r}: expected REPO@REF[:PATH]")
+        raise CommandError(f"{text!r}: expected REPO@REF[:PATH]")
     if at and not ref:
-        raise CLIError(f"{text!r}: empty ref after '@'")
+        raise CommandError(f"{text!r}: empty ref after '@'")
     if need_ref and not at:
-        raise CLIError(f"{text!r}: expected REPO@REF (e.g. {repo}@main)")
+        raise CommandError(f"{text!r}: expected REPO@REF (e.g. {repo}@main)")
     if colon and not path:
         path = ""
     return Target(lakefs_repo(repo), ref or None, path.lstrip("/") if colon else None, text)

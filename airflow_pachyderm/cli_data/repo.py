@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from airflow_pachyderm.cli_data.common import (
-    CLIError,
+    CommandError,
     add_json,
     command,
     make_client,
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"created repository {name} (default branch {args.branch})")
         return 0
     if not args.yes:
-        raise CLIError(f"deleting {name} removes its whole history: add --yes to confirm")
+        raise CommandError(f"deleting {name} removes its whole history: add --yes to confirm")
     client.delete_repository(name)
     print(f"deleted repository {name}")
     return 0

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_pachyderm.cli_data.common import (
-    CLIError,
+    CommandError,
     add_json,
     add_specs,
     command,
@@ -55,24 +55,24 @@ def find_spec(graph, name: str):
     for key, spec in graph.specs.items():
         if name in (key, spec.name):
             return spec
-    raise CLIError(f"no pipeline named {name!r} (have: {', '.join(sorted(graph.specs))})")
+    raise CommandError(f"no pipeline named {name!r} (have: {', '.join(sorted(graph.specs))})")
 
 
 def build_conf(spec, inputs: list[str], output_branch: str | None, reprocess: str
                ) -> dict[str, Any]:
     """The DAG run ``conf`` of the pipeline's trigger Params (one ``input_<key>`` per PFS
-    input, ``output_branch``, ``reprocess``, ``datums``). Raises :class:`CLIError`."""
+    input, ``output_branch``, ``reprocess``, ``datums``). Raises :class:`CommandError`."""
     from airflow_pachyderm.jobs.cli_run import parse_input_pins
 
     keys = [spec.input_key(p) for p in spec.pfs_inputs()]
     try:
         pins = parse_input_pins(inputs)
     except SystemExit as exc:
-        raise CLIError(str(exc)) from None
+        raise CommandError(str(exc)) from None
     conf: dict[str, Any] = {}
     for name, ref in pins.items():
         if name not in keys:
-            raise CLIError(f"--input {name}=...: pipeline {spec.name} has no input {name!r} "
+            raise CommandError(f"--input {name}=...: pipeline {spec.name} has no input {name!r} "
                            f"(inputs: {', '.join(keys)})")
         conf[f"input_{name}"] = ref
     if output_branch:
@@ -82,7 +82,7 @@ def build_conf(spec, inputs: list[str], output_branch: str | None, reprocess: st
     else:
         ids = [part.strip() for part in reprocess.split(",") if part.strip()]
         if not ids:
-            raise CLIError("--reprocess: changed, all, failed, or comma-separated datum ids")
+            raise CommandError("--reprocess: changed, all, failed, or comma-separated datum ids")
         conf["reprocess"] = "datums"
         conf["datums"] = ",".join(ids)
     return conf
@@ -117,7 +117,7 @@ def _run_locally(args: argparse.Namespace, spec) -> int:
 def _run_on_airflow(api, spec, conf: dict[str, Any], args: argparse.Namespace) -> int:
     dag = api.dag(spec.dag_id)
     if dag.get("is_paused"):
-        raise CLIError(f"DAG {spec.dag_id} is paused in {api.url}: unpause it, then rerun")
+        raise CommandError(f"DAG {spec.dag_id} is paused in {api.url}: unpause it, then rerun")
     dag_run = api.trigger(spec.dag_id, conf, note="rerun from airflow-pachyderm")
     run_id = dag_run["dag_run_id"]
     link = f"{api.url}/dags/{spec.dag_id}/runs/{run_id}"
@@ -153,7 +153,7 @@ def _wait(api, dag_id: str, run_id: str, timeout: float) -> str:
         if state in FINISHED:
             return state
         if time.monotonic() > deadline:
-            raise CLIError(f"{dag_id} run {run_id} is still {state} after {timeout:.0f}s "
+            raise CommandError(f"{dag_id} run {run_id} is still {state} after {timeout:.0f}s "
                            "(it goes on in Airflow)")
         time.sleep(2)
 

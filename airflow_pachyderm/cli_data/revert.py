@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from airflow_pachyderm.cli_data.common import (
-    CLIError,
+    CommandError,
     add_json,
     add_specs,
     command,
@@ -37,7 +37,7 @@ def _commits_after(client, repo: str, branch: str, ref: str) -> list:
         if commit.id == stop:
             return undo
         undo.append(commit)
-    raise CLIError(f"{repo}@{ref} is not an ancestor of branch {branch}: nothing to revert to")
+    raise CommandError(f"{repo}@{ref} is not an ancestor of branch {branch}: nothing to revert to")
 
 
 @command
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
 
     target = parse_target(args.target, need_ref=True)
     if bool(args.to) == bool(args.commits):
-        raise CLIError("give either --to REF or the COMMITs to revert")
+        raise CommandError("give either --to REF or the COMMITs to revert")
     client = make_client()
     repo, branch = target.repo, target.ref
     client.get_branch(repo, branch)  # a branch, not a tag or commit
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         direct, downstream = readers(load_graph(args.specs), repo, branch)
         specs_note = None
-    except CLIError as exc:
+    except CommandError as exc:
         direct, downstream, specs_note = [], [], str(exc)
     result = {"repo": repo, "branch": branch, "head": head, "reverted": reverted,
               "pipelines": direct, "downstream": downstream}

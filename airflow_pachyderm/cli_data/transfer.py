@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from airflow_pachyderm.cli_data.common import (
-    CLIError,
+    CommandError,
     add_json,
     command,
     human_bytes,
@@ -72,14 +72,14 @@ def plan_uploads(sources: list[Path], base: str | None, recursive: bool) -> list
     goes under the destination as its name, a directory's files under their relative paths
     (under the directory's own name when the destination names no path: ``REPO@BRANCH``;
     ``REPO@BRANCH:`` or ``:/`` is the root).
-    :raises CLIError: for a missing source, or a directory without ``-r``.
+    :raises CommandError: for a missing source, or a directory without ``-r``.
     """
     items: list[Item] = []
     single_file = len(sources) == 1 and sources[0].is_file()
     for source in sources:
         if source.is_dir():
             if not recursive:
-                raise CLIError(f"{source} is a directory: add -r to upload it")
+                raise CommandError(f"{source} is a directory: add -r to upload it")
             prefix = base if base is not None else source.resolve().name + "/"
             for file in sorted(p for p in source.rglob("*") if p.is_file()):
                 rel = file.relative_to(source).as_posix()
@@ -91,7 +91,7 @@ def plan_uploads(sources: list[Path], base: str | None, recursive: bool) -> list
                 remote = _join(base or "", source.name)
             items.append(Item(source, remote, source.stat().st_size))
         else:
-            raise CLIError(f"{source}: no such file or directory")
+            raise CommandError(f"{source}: no such file or directory")
     return items
 
 
@@ -117,11 +117,11 @@ def run_put(args: argparse.Namespace) -> int:
     from airflow_pachyderm.cli_data.progress import CountingReader, transfer_progress
 
     if len(args.sources) < 2:
-        raise CLIError("expected LOCAL... REPO@BRANCH[:PATH]")
+        raise CommandError("expected LOCAL... REPO@BRANCH[:PATH]")
     target = parse_target(args.sources[-1])
     items = plan_uploads([Path(s) for s in args.sources[:-1]], target.path, args.recursive)
     if not items:
-        raise CLIError("nothing to upload (the directories are empty)")
+        raise CommandError("nothing to upload (the directories are empty)")
     client = make_client()
     branch = target.ref or client.get_repository(target.repo).default_branch
     client.get_branch(target.repo, branch)  # a clear error before any upload
@@ -214,7 +214,7 @@ class _Download:
             os.close(fd)
             response.release_conn()
         if offset != end:
-            raise CLIError(f"{self.repo}@{self.commit[:12]}:{self.item.remote}: got "
+            raise CommandError(f"{self.repo}@{self.commit[:12]}:{self.item.remote}: got "
                            f"{offset - start} of {end - start} bytes at offset {start}")
         self.parts_left -= 1  # one thread per part; the count is only read at the end
         if self.parts_left == 0:
@@ -236,7 +236,7 @@ def run_get(args: argparse.Namespace) -> int:
 
     target = parse_target(args.target)
     if target.path is None:
-        raise CLIError(f"{args.target!r}: expected REPO@REF:PATH")
+        raise CommandError(f"{args.target!r}: expected REPO@REF:PATH")
     client = make_client()
     ref = target.ref or client.get_repository(target.repo).default_branch
     commit = client.get_commit(target.repo, ref).id  # read one version throughout
@@ -246,18 +246,18 @@ def run_get(args: argparse.Namespace) -> int:
         stats = [o for o in client.list_objects(target.repo, commit, prefix=prefix)
                  if o.path_type == "object"]
         if not stats:
-            raise CLIError(f"{target.repo}@{ref}:{path}: no such directory (no files under it)")
+            raise CommandError(f"{target.repo}@{ref}:{path}: no such directory (no files under it)")
         out_dir = Path(args.output or (Path(path.rstrip("/")).name or target.repo))
         items = [Item(out_dir / o.path[len(prefix):], o.path, o.size_bytes or 0) for o in stats]
     else:
         if not path or path.endswith("/"):
-            raise CLIError(f"{args.target!r}: a directory: add -r to download it")
+            raise CommandError(f"{args.target!r}: a directory: add -r to download it")
         try:
             stat = client.stat(target.repo, commit, path)
         except NotFoundError:
             if any(True for _ in client.list_objects(target.repo, commit, prefix=path + "/")):
-                raise CLIError(f"{target.repo}@{ref}:{path} is a directory: add -r") from None
-            raise CLIError(f"{target.repo}@{ref}:{path}: no such file") from None
+                raise CommandError(f"{target.repo}@{ref}:{path} is a directory: add -r") from None
+            raise CommandError(f"{target.repo}@{ref}:{path}: no such file") from None
         if args.output == "-":
             client.download(target.repo, commit, path, sys.stdout.buffer)
             return 0
