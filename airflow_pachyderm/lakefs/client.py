@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import os
 import tempfile
 import threading
@@ -18,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, NamedTuple, TypeVar
 from urllib.parse import quote, urlencode
 
 import lakefs_sdk
@@ -40,6 +41,14 @@ T = TypeVar("T")
 DEFAULT_STORAGE_NAMESPACE_TEMPLATE = "local://{repo}"
 CHUNK_SIZE = 1024 * 1024
 MAX_PAGE = 1000
+
+
+class ObjectEntry(NamedTuple):
+    """An object of a listing: what the datum engine needs of it."""
+
+    path: str
+    checksum: str
+    size: int
 
 
 @dataclass(frozen=True)
@@ -579,6 +588,34 @@ class LakeFSClient:
             )
 
         return self._paginate(f"{repo}@{ref}/{prefix}", fetch, None)
+
+    def iter_object_entries(
+        self, repo: str, ref: str, *, prefix: str = ""
+    ) -> Iterator[ObjectEntry]:
+        """``(path, checksum, size)`` of every object under ``prefix``, in path order, lazily.
+
+        The same listing as :meth:`list_objects` without building an SDK model per object
+        (about two thirds of the CPU time of listing a million objects): for big listings.
+
+        :raises LakeFSError: the repo or ref does not exist, or lakeFS cannot be reached.
+        """
+        where = f"{repo}@{ref}/{prefix}"
+        api_path = f"/repositories/{quote(repo)}/refs/{quote(ref, safe='')}/objects/ls"
+        after = ""
+        while True:
+            query = {"amount": MAX_PAGE, "after": after or None, "prefix": prefix or None}
+            response = self._call(
+                where, lambda q=query: self._raw("GET", where, api_path, q), idempotent=True
+            )
+            page = json.loads(response.data)
+            results = page["results"]
+            for item in results:
+                if item.get("path_type", "object") == "object":
+                    yield ObjectEntry(item["path"], item["checksum"], item.get("size_bytes") or 0)
+            pagination = page["pagination"]
+            if not pagination["has_more"] or not results:
+                return
+            after = pagination["next_offset"]
 
     def stat(self, repo: str, ref: str, path: str) -> lakefs_sdk.ObjectStats:
         return self._call(
