@@ -15,12 +15,13 @@ same run. Needs the test extra (moto[server]).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from figures import emit
 
 from airflow_pachyderm.jobs.egress import Sink, Stored, mirror_commit
 from airflow_pachyderm.lakefs import LakeFSClient, LakeFSConfig
@@ -28,16 +29,6 @@ from airflow_pachyderm.server.process import LakeFSServerProcess
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from moto_s3 import moto_s3
-
-
-def _emit(metric: str, value: float, unit: str, baseline: float | None = None,
-          target: float | None = None) -> None:  # fmt: skip
-    ratio = round(value / baseline, 4) if baseline else None
-    print(json.dumps({
-        "benchmark": "egress", "metric": metric, "value": round(value, 4), "unit": unit,
-        "baseline": None if baseline is None else round(baseline, 4), "ratio": ratio,
-        "target": target,
-    }), flush=True)  # fmt: skip
 
 
 class _Blind:
@@ -90,10 +81,10 @@ def main(argv: list[str]) -> int:
         export(first, blind=True)  # back to the first commit, the old way
         old_time, old = export(second, blind=True)
         client.close()
-    _emit("files", args.files, "files")
-    _emit("files_written_one_changed", now[0], "files", baseline=old[0], target=1)
-    _emit("files_deleted_one_removed", now[1], "files", baseline=old[1], target=1)
-    _emit("seconds_one_changed", now_time, "s", baseline=round(old_time, 4))
+    emit("egress", "files", args.files, "files")
+    emit("egress", "files_written_one_changed", now[0], "files", baseline=old[0], target=1)
+    emit("egress", "files_deleted_one_removed", now[1], "files", baseline=old[1], target=1)
+    emit("egress", "seconds_one_changed", now_time, "s", baseline=round(old_time, 4))
     return 0
 
 

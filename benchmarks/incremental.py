@@ -43,7 +43,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
-import json
 import resource
 import shutil
 import subprocess
@@ -53,6 +52,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+from figures import emit
 
 from airflow_pachyderm.datums import (
     CrossInput,
@@ -70,29 +71,7 @@ PACHYDERM_SKIP_SECONDS_PER_DATUM = 0.001
 SALT = "benchmark-salt"
 
 
-def _emit(
-    benchmark: str,
-    metric: str,
-    value: float,
-    unit: str,
-    baseline: float | None = None,
-    target: float | None = None,
-) -> None:
-    ratio = round(value / baseline, 4) if baseline else None
-    print(
-        json.dumps(
-            {
-                "benchmark": benchmark,
-                "metric": metric,
-                "value": round(value, 4),
-                "unit": unit,
-                "baseline": baseline,
-                "ratio": ratio,
-                "target": target,
-            }
-        ),
-        flush=True,
-    )
+_emit = emit
 
 
 def _peak_rss_mib() -> float:

@@ -21,7 +21,6 @@ reported. Needs root (the second dockerd), Docker and airflow-pachyderm/python:l
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import statistics
 import sys
@@ -30,6 +29,7 @@ import time
 from pathlib import Path
 
 from datum_overhead import make_datums
+from figures import emit
 
 from airflow_pachyderm.runners.base import JobContext, TransformSpec
 from airflow_pachyderm.runners.docker import DockerRunner
@@ -39,15 +39,6 @@ from remote_dockerd import remote_dockerd
 
 IMAGE = "airflow-pachyderm/python:latest"
 CMD = ["sh", "-c", 'cp "$in" /pfs/out/']
-
-
-def _emit(metric: str, value: float, unit: str, baseline: float | None = None) -> None:
-    ratio = round(value / baseline, 3) if baseline else None
-    print(json.dumps({
-        "benchmark": "remote_daemon", "metric": metric, "value": round(value, 4), "unit": unit,
-        "baseline": None if baseline is None else round(baseline, 4), "ratio": ratio,
-        "target": None,
-    }), flush=True)  # fmt: skip
 
 
 def _seconds_per_batch(runner: DockerRunner, root: Path, datums, batches: int) -> float:
@@ -89,13 +80,14 @@ def main(argv: list[str]) -> int:
             remote.close()
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    _emit("bind_seconds_per_batch", bind, "s")
-    _emit("archive_local_seconds_per_batch", archive_local, "s", bind)
-    _emit("archive_remote_seconds_per_batch", archive_remote, "s", bind)
-    per_datum = bind / args.datums
-    _emit("bind_seconds_per_datum", per_datum, "s")
-    _emit("archive_local_seconds_per_datum", archive_local / args.datums, "s", per_datum)
-    _emit("archive_remote_seconds_per_datum", archive_remote / args.datums, "s", per_datum)
+    emit("remote_daemon", "bind_seconds_per_batch", bind, "s")
+    emit("remote_daemon", "archive_local_seconds_per_batch", archive_local, "s", bind)
+    emit("remote_daemon", "archive_remote_seconds_per_batch", archive_remote, "s", bind)
+    per_datum, count = bind / args.datums, args.datums
+    emit("remote_daemon", "bind_seconds_per_datum", per_datum, "s")
+    emit("remote_daemon", "archive_local_seconds_per_datum", archive_local / count, "s", per_datum)
+    emit("remote_daemon", "archive_remote_seconds_per_datum", archive_remote / count, "s",
+         per_datum)  # fmt: skip
     return 0
 
 
