@@ -147,19 +147,22 @@ class PlanningManifest(Mapping[str, ManifestEntry]):
 
     def __init__(self, entries: Iterable[ManifestEntry] = (), source: str = "manifest") -> None:
         self._rows: dict[bytes, bytes] = {}
-        rows = self._rows
+        self.source = source
         for entry in entries:
-            key = _pack_id(entry.datum_id)
-            if key in rows:
-                raise ManifestError(f"{source}: datum {entry.datum_id} is listed twice")
-            flags = _FAILED if entry.failed else 0
-            if len(entry.hash) == 64 and _HEX.issuperset(entry.hash):
-                flags |= _RAW_HASH
-                digest = bytes.fromhex(entry.hash)
-            else:
-                digest = entry.hash.encode()
-            outputs = "\0".join(entry.outputs).encode()
-            rows[key] = bytes((flags, len(digest))) + digest + outputs
+            self.add(entry.datum_id, entry.hash, entry.outputs, entry.failed)
+
+    def add(self, datum_id: str, hash: str, outputs: Iterable[str], failed: bool) -> None:
+        """Add one datum. :raises ManifestError: the datum is there already."""
+        key = _pack_id(datum_id)
+        if key in self._rows:
+            raise ManifestError(f"{self.source}: datum {datum_id} is listed twice")
+        flags = _FAILED if failed else 0
+        if len(hash) == 64 and _HEX.issuperset(hash):
+            flags |= _RAW_HASH
+            digest = bytes.fromhex(hash)
+        else:
+            digest = hash.encode()
+        self._rows[key] = bytes((flags, len(digest))) + digest + "\0".join(outputs).encode()
 
     def __getitem__(self, datum_id: str) -> ManifestEntry:
         return self._entry(_pack_id(datum_id), self._rows[_pack_id(datum_id)])
@@ -200,9 +203,32 @@ class PlanningManifest(Mapping[str, ManifestEntry]):
 
 
 def read_planning_manifest(fileobj: IO[bytes], source: str = "manifest") -> PlanningManifest:
-    """Read a manifest into the compact form planning uses (see :class:`PlanningManifest`)."""
+    """Read a manifest into the compact form planning uses (see :class:`PlanningManifest`).
+
+    Inputs are only checked to be a list: planning never reads them, and building them is
+    most of the cost of reading a big manifest.
+
+    :raises ManifestError: a malformed file or record (naming ``source`` and the line).
+    """
+    manifest = PlanningManifest(source=source)
     with paused_gc():
-        return PlanningManifest(iter_manifest(fileobj, source), source)
+        for number, record in read_records(fileobj, MANIFEST_FORMAT, MANIFEST_VERSION, source):
+            datum_id, hash, failed = record.get("id"), record.get("hash"), record.get("failed")
+            outputs = record.get("outputs")
+            if not (
+                type(datum_id) is str
+                and type(hash) is str
+                and type(failed) is bool
+                and type(record.get("inputs")) is list
+                and type(outputs) is list
+                and all(type(path) is str for path in outputs)
+            ):
+                entry = _checked_entry(record, number, source)
+                datum_id, hash, outputs, failed = (
+                    entry.datum_id, entry.hash, entry.outputs, entry.failed
+                )
+            manifest.add(datum_id, hash, outputs, failed)  # type: ignore[arg-type]
+    return manifest
 
 
 def _entry_record(entry: ManifestEntry) -> dict[str, Any]:
@@ -255,28 +281,33 @@ def iter_manifest(fileobj: IO[bytes], source: str = "manifest") -> Iterator[Mani
                 record["failed"],
             )
             continue
-        inputs = []
-        for item in field(record, "inputs", list, number, source):
-            if not (
-                isinstance(item, list)
-                and len(item) == 4
-                and all(isinstance(value, str) for value in item)
-            ):
-                raise ManifestError(
-                    f"{source}: line {number}: each input must be "
-                    f"[input name, repo, commit, path] (4 strings), got {item!r}"
-                )
-            inputs.append(ManifestInput(*item))
-        outputs = field(record, "outputs", list, number, source)
-        if not all(isinstance(path, str) for path in outputs):
-            raise ManifestError(f"{source}: line {number}: outputs must be strings")
-        yield ManifestEntry(
-            datum_id=field(record, "id", str, number, source),
-            hash=field(record, "hash", str, number, source),
-            inputs=tuple(inputs),
-            outputs=tuple(outputs),
-            failed=field(record, "failed", bool, number, source),
-        )
+        yield _checked_entry(record, number, source)
+
+
+def _checked_entry(record: dict[str, Any], number: int, source: str) -> ManifestEntry:
+    """The entry of a record that failed the quick check, or the error saying why."""
+    inputs = []
+    for item in field(record, "inputs", list, number, source):
+        if not (
+            isinstance(item, list)
+            and len(item) == 4
+            and all(isinstance(value, str) for value in item)
+        ):
+            raise ManifestError(
+                f"{source}: line {number}: each input must be "
+                f"[input name, repo, commit, path] (4 strings), got {item!r}"
+            )
+        inputs.append(ManifestInput(*item))
+    outputs = field(record, "outputs", list, number, source)
+    if not all(isinstance(path, str) for path in outputs):
+        raise ManifestError(f"{source}: line {number}: outputs must be strings")
+    return ManifestEntry(
+        datum_id=field(record, "id", str, number, source),
+        hash=field(record, "hash", str, number, source),
+        inputs=tuple(inputs),
+        outputs=tuple(outputs),
+        failed=field(record, "failed", bool, number, source),
+    )
 
 
 def read_manifest(fileobj: IO[bytes], source: str = "manifest") -> Manifest:

@@ -243,3 +243,17 @@ def test_planning_manifest_keeps_odd_ids_and_hashes() -> None:
     assert list(compact.items()) == [(e.datum_id, e) for e in entries]
     with pytest.raises(ManifestError, match="listed twice"):
         PlanningManifest([entries[1], entries[1]])
+
+
+def test_planning_manifest_names_a_malformed_line() -> None:
+    import gzip
+    import json
+
+    lines = [
+        {"format": "airflow-pachyderm.datum-manifest", "version": 1},
+        {"id": "ab" * 32, "hash": "cd" * 32, "failed": False, "inputs": [], "outputs": []},
+        {"id": "ef" * 32, "hash": 7, "failed": False, "inputs": [], "outputs": []},
+    ]
+    data = gzip.compress("".join(json.dumps(line) + "\n" for line in lines).encode())
+    with pytest.raises(ManifestError, match=r"m\.gz: line 3: .*hash"):
+        read_planning_manifest(io.BytesIO(data), source="m.gz")
