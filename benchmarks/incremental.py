@@ -12,6 +12,19 @@ object per line and figure:
   the previous manifest and writing the new one: time (target <= 5 s) and peak RSS
   (target <= 500 MiB).
 
+* ``plan_lakefs_10k``, ``plan_lakefs_100k``, ``plan_lakefs_1m``: planning a job over 10,000,
+  100,000 or 1,000,000 input files with one changed, through the embedded server: the
+  listing, the previous output commit's manifest (a datum per file, one output each) and the
+  job state all go through its API, with the real plan step (``plan_job_run``, which streams
+  the datums and the skeleton manifest). Then the one changed datum runs (Docker) and the
+  real commit step streams the new manifest. Figures: plan time (target <= 60 s at 1M),
+  peak RSS of the planning process (target <= 1 GiB at 1M), commit time and peak RSS of the
+  commit step; the three sizes side by side show the growth. Seeding a million objects
+  through the upload API would take about an hour, so the input and output repos are
+  written by a child process straight into the server's store, before the server starts,
+  as its staging rows (the rows an upload writes), committed by the store's own commit
+  code; every object points to one real blob, so the store is consistent.
+
 * ``incremental_lakefs``: the same change through the real job code (plan, process with
   the Docker runner and datum batching, commit) against the embedded lakeFS-compatible
   server: an input repo of N small files (``--lakefs-files``, default 10,000), a first job
@@ -30,7 +43,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
-import json
 import resource
 import shutil
 import subprocess
@@ -40,6 +52,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+from figures import emit
 
 from airflow_pachyderm.datums import (
     CrossInput,
@@ -57,29 +71,7 @@ PACHYDERM_SKIP_SECONDS_PER_DATUM = 0.001
 SALT = "benchmark-salt"
 
 
-def _emit(
-    benchmark: str,
-    metric: str,
-    value: float,
-    unit: str,
-    baseline: float | None = None,
-    target: float | None = None,
-) -> None:
-    ratio = round(value / baseline, 4) if baseline else None
-    print(
-        json.dumps(
-            {
-                "benchmark": benchmark,
-                "metric": metric,
-                "value": round(value, 4),
-                "unit": unit,
-                "baseline": baseline,
-                "ratio": ratio,
-                "target": target,
-            }
-        ),
-        flush=True,
-    )
+_emit = emit
 
 
 def _peak_rss_mib() -> float:
@@ -387,13 +379,167 @@ def scenario_incremental_lakefs(count: int) -> None:
         raise SystemExit(f"{name}: output repo holds {outputs} outputs, expected {count}")
 
 
+LAKEFS_PLAN_SPEC = {
+    "pipeline": {"name": "bench-plan"},
+    "input": {"pfs": {"repo": "bench-input", "name": "data", "glob": "/*"}},
+    "transform": {"image": IMAGE, "cmd": ["python3", "-c", SHA256_TRANSFORM]},
+    "datumBatching": True,
+}
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (Linux /proc)."""
+    import os
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _seed_store(data_dir: Path, count: int) -> None:
+    """Write the input repo (``count`` files) and the output of a previous job over it (one
+    output per datum and its manifest) straight into a stopped server's store."""
+    from airflow_pachyderm.datums import iter_datums as datums_of
+    from airflow_pachyderm.datums.manifest import MANIFEST_PATH, ManifestEntry
+    from airflow_pachyderm.datums.model import datum_hash
+    from airflow_pachyderm.jobs.convert import datum_salt, input_tree
+    from airflow_pachyderm.server.store import Store
+    from airflow_pachyderm.spec.models import PipelineSpec
+
+    spec = PipelineSpec.from_dict(LAKEFS_PLAN_SPEC)
+    store = Store(data_dir)
+    record = store.blobs.put(b"record\n")
+    output = store.blobs.put(b"0" * 64 + b"\n")
+
+    def stage(repo: str, rows: Any) -> None:
+        with store.db.write(durable=False) as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO staging VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+            )
+
+    def rows(repo: str, blob: Any, paths: Any) -> Any:
+        now = int(time.time())
+        for path in paths:
+            yield (repo, "main", path, blob.address, blob.checksum, blob.size, now,
+                   "application/octet-stream", "{}")  # fmt: skip
+
+    names = [_input_file(index)[0] for index in range(count)]
+    store.create_repository("bench-input", "local://bench-input", "main")
+    stage("bench-input", rows("bench-input", record, names))
+    input_commit = store.commit("bench-input", "main", f"{count} files", {})["id"]
+
+    store.create_repository(spec.output_repo, f"local://{spec.output_repo}", "main")
+    stage(spec.output_repo, rows(spec.output_repo, output, [n + ".sha256" for n in names]))
+    # The previous job's manifest: what its commit step would have written.
+    listing = [FileEntry(name, record.checksum, record.size) for name in names]
+    salt = datum_salt(spec, "")
+    entries = (
+        ManifestEntry.from_datum(d, datum_hash(d, salt), [d.files[0].path + ".sha256"])
+        for d in datums_of(input_tree(spec, {"data": input_commit}), lambda _leaf: listing)
+    )
+    buffer = io.BytesIO()
+    write_manifest(buffer, entries)
+    manifest = store.blobs.put(buffer.getvalue())
+    stage(spec.output_repo, rows(spec.output_repo, manifest, [MANIFEST_PATH]))
+    store.commit(spec.output_repo, "main", "a previous job's output", {})
+
+
+def scenario_plan_lakefs(count: int) -> None:
+    import multiprocessing
+
+    from airflow_pachyderm.jobs.commit import commit_job
+    from airflow_pachyderm.jobs.job import job_id_for
+    from airflow_pachyderm.jobs.plan import JobRequest, plan_job_run
+    from airflow_pachyderm.jobs.process import process_batch
+    from airflow_pachyderm.lakefs import LakeFSClient, LakeFSConfig
+    from airflow_pachyderm.runners.cache import ContentCache
+    from airflow_pachyderm.runners.docker import DockerRunner
+    from airflow_pachyderm.server.process import LakeFSServerProcess
+    from airflow_pachyderm.spec.models import PipelineSpec
+
+    _require_docker_image()
+    name = f"plan_lakefs_{count // 1000}k" if count < 1_000_000 else "plan_lakefs_1m"
+    spec = PipelineSpec.from_dict(LAKEFS_PLAN_SPEC)
+    root = Path(tempfile.mkdtemp(prefix="plan-lakefs-"))
+    try:
+        started = time.perf_counter()
+        # A child process: its memory is not this process's peak RSS.
+        child = multiprocessing.get_context("fork").Process(
+            target=_seed_store, args=(root / "lakefs", count)
+        )
+        child.start()
+        child.join()
+        if child.exitcode != 0:
+            raise SystemExit(f"{name}: seeding the store failed ({child.exitcode})")
+        seed_time = time.perf_counter() - started
+        with LakeFSServerProcess(data_dir=root / "lakefs") as server:
+            assert server.pid is not None
+            client = LakeFSClient(
+                LakeFSConfig(server.endpoint, server.access_key_id, server.secret_access_key)
+            )
+            changed_path, changed_data = _input_file(count // 2, version=2)
+            client.upload("bench-input", "main", changed_path, changed_data)
+            client.commit("bench-input", "main", f"change {changed_path}")
+
+            _reset_peak_rss(server.pid)
+            server_cpu = _cpu_seconds(server.pid)
+            rss_before = _vm_hwm_mib("self")
+            started, cpu_started = time.perf_counter(), time.process_time()
+            request = JobRequest(dag_id=spec.dag_id, run_id="bench", input_commits={})
+            record, batches = plan_job_run(client, spec, request, log_line=lambda _line: None)
+            plan_time = time.perf_counter() - started
+            plan_cpu = time.process_time() - cpu_started
+            plan_peak = _vm_hwm_mib("self")
+            server_plan_peak = _vm_hwm_mib(server.pid)
+            server_cpu = _cpu_seconds(server.pid) - server_cpu
+
+            cache = ContentCache(root / "cache")
+            for batch in batches:
+                process_batch(client, spec, batch, DockerRunner(),
+                              workdir=root / "work" / f"b{batch.index}", cache=cache)  # fmt: skip
+            commit_reset = _reset_peak_rss("self")
+            started = time.perf_counter()
+            result = commit_job(client, spec.output_repo, job_id_for(spec.dag_id, "bench"),
+                                output_branch="main")  # fmt: skip
+            commit_time = time.perf_counter() - started
+            commit_peak = _vm_hwm_mib("self")
+            output = client.read_bytes(spec.output_repo, "main", changed_path + ".sha256")
+            client.close()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+    expected = hashlib.sha256(changed_data).hexdigest()
+    if output.decode().strip() != expected or record.counts["processed"] != 1:
+        raise SystemExit(f"{name}: the changed datum was not (only) reprocessed: {record.counts}")
+    _emit(name, "input_files", count, "files")
+    _emit(name, "seed_time", seed_time, "s")
+    _emit(name, "datums_to_process", record.counts["processed"], "datums", baseline=1, target=1)
+    _emit(name, "datums_skipped", record.counts["skipped"], "datums",
+          baseline=count - 1, target=count - 1)  # fmt: skip
+    _emit(name, "plan_time", plan_time, "s", baseline=PACHYDERM_SKIP_SECONDS_PER_DATUM * count,
+          target=60.0 if count == 1_000_000 else None)  # fmt: skip
+    # CPU seconds, this process and the server's: the wall time grows when the machine is busy.
+    _emit(name, "plan_cpu_time", plan_cpu, "s")
+    _emit(name, "server_cpu_time_during_plan", server_cpu, "s")
+    _emit(name, "plan_peak_rss", plan_peak, "MiB",
+          target=1024.0 if count == 1_000_000 else None)  # fmt: skip
+    _emit(name, "rss_before_plan", rss_before, "MiB")
+    _emit(name, "server_peak_rss_during_plan", server_plan_peak, "MiB")
+    _emit(name, "commit_time", commit_time, "s")
+    if commit_reset:
+        _emit(name, "commit_peak_rss", commit_peak, "MiB")
+    _emit(name, "datums_processed_by_job", result.provenance.datums["processed"], "datums",
+          baseline=1, target=1)  # fmt: skip
+
+
 ENGINE_SCENARIOS = {
     "incremental_10k": scenario_incremental_10k,
     "cross_model_change_10k": scenario_cross_model_change_10k,
     "plan_100k": scenario_plan_100k,
 }
 LAKEFS_SCENARIO = "incremental_lakefs"
-SCENARIO_NAMES = [*ENGINE_SCENARIOS, LAKEFS_SCENARIO]
+PLAN_SCENARIOS = {"plan_lakefs_10k": 10_000, "plan_lakefs_100k": 100_000,
+                  "plan_lakefs_1m": 1_000_000}  # fmt: skip
+SCENARIO_NAMES = [*ENGINE_SCENARIOS, LAKEFS_SCENARIO, *PLAN_SCENARIOS]
 
 
 def main(argv: list[str]) -> int:
@@ -418,6 +564,8 @@ def main(argv: list[str]) -> int:
         for name in args.scenarios:
             if name == LAKEFS_SCENARIO:
                 scenario_incremental_lakefs(args.lakefs_files)
+            elif name in PLAN_SCENARIOS:
+                scenario_plan_lakefs(PLAN_SCENARIOS[name])
             else:
                 ENGINE_SCENARIOS[name]()
         return 0

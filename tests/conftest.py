@@ -74,3 +74,13 @@ def docker_api():
             pytrace=False,
         )
     return client.api
+
+
+@pytest.fixture(scope="session")
+def remote_docker(docker_api, tmp_path_factory: pytest.TempPathFactory):
+    """A second dockerd on 127.0.0.1 whose containers see the test tree as an empty tmpfs
+    (see remote_dockerd.py), holding the python image; yields its ``RemoteDockerd``."""
+    from remote_dockerd import remote_dockerd
+
+    with remote_dockerd([PYTHON_IMAGE], hidden=tmp_path_factory.getbasetemp()) as daemon:
+        yield daemon

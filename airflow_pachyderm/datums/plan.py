@@ -15,7 +15,12 @@ from typing import Literal, NamedTuple, Union
 
 from airflow_pachyderm.datums._gc import paused_gc
 from airflow_pachyderm.datums.errors import DatumError
-from airflow_pachyderm.datums.manifest import Manifest, ManifestEntry, complete_entries
+from airflow_pachyderm.datums.manifest import (
+    Manifest,
+    ManifestEntry,
+    PlanningManifest,
+    complete_entries,
+)
 from airflow_pachyderm.datums.model import Datum, datum_hash
 
 ReprocessMode = Union[Literal["changed", "all", "failed", "every_job"], Iterable[str]]  # noqa: UP007
@@ -56,19 +61,23 @@ class PlannedDatum(NamedTuple):
 class JobPlan:
     """What a job does: datums to process and to skip (in job order), previous datums to
     delete, and the output paths to remove before new outputs are written (outputs of
-    deleted datums and previous outputs of datums being reprocessed)."""
+    deleted datums and previous outputs of datums being reprocessed).
+
+    A plan made by :func:`stream_plan` does not hold the skipped datums (``to_skip`` stays
+    empty); ``skipped`` counts them either way."""
 
     to_process: list[PlannedDatum] = field(default_factory=list)
     to_skip: list[PlannedDatum] = field(default_factory=list)
     to_delete: list[ManifestEntry] = field(default_factory=list)
     stale_outputs: list[str] = field(default_factory=list)
+    skipped: int = 0
 
     @property
     def counts(self) -> dict[str, int]:
         return {
-            "total": len(self.to_process) + len(self.to_skip),
+            "total": len(self.to_process) + self.skipped,
             "process": len(self.to_process),
-            "skip": len(self.to_skip),
+            "skip": self.skipped,
             "delete": len(self.to_delete),
             "stale_outputs": len(self.stale_outputs),
         }
@@ -142,25 +151,49 @@ def plan_job(
     adds the datums the previous manifest marks failed; a set of datum ids adds those.
     In ``"changed"`` mode an unchanged datum that failed stays skipped (and marked failed).
     """
+    plan = JobPlan()
+    with paused_gc():
+        for planned in stream_plan(datums, previous_manifest, plan, salt=salt, reprocess=reprocess):
+            plan.to_skip.append(planned)
+    return plan
+
+
+def _seen_key(datum_id: str) -> int | str:
+    """A smaller stand-in for a sha256 hex datum id: its int (60 bytes, a string takes 113)."""
+    if len(datum_id) == 64:
+        try:
+            return int(datum_id, 16)
+        except ValueError:
+            pass
+    return datum_id
+
+
+def stream_plan(
+    datums: Iterable[Datum],
+    previous_manifest: Manifest | PlanningManifest | None,
+    plan: JobPlan,
+    *,
+    salt: str,
+    reprocess: ReprocessMode = "changed",
+) -> Iterator[PlannedDatum]:
+    """:func:`plan_job` for jobs of any size: yield the skipped datums one by one instead of
+    keeping them, and fill ``plan`` with the rest (complete once the iterator is exhausted).
+
+    Memory then grows with the datums to process and to delete, plus a 60-byte key per datum
+    (to refuse a datum listed twice), not with the datums skipped.
+    """
     previous = previous_manifest if previous_manifest is not None else Manifest()
     process_all, forced = _forced_ids(reprocess, previous)
-    with paused_gc():
-        return _plan(datums, previous, salt, process_all, forced)
-
-
-def _plan(
-    datums: Iterable[Datum], previous: Manifest, salt: str, process_all: bool, forced: set[str]
-) -> JobPlan:
-    plan = JobPlan()
-    seen: set[str] = set()
+    seen: set[int | str] = set()
     for datum in datums:
-        if datum.id in seen:
+        key = _seen_key(datum.id)
+        if key in seen:
             raise DatumError(
                 f"datum {datum.id} appears twice in this job (files "
                 f"{[file.container_path for file in datum.files[:3]]}): two inputs produce "
                 f"the same datum; give them distinct names"
             )
-        seen.add(datum.id)
+        seen.add(key)
         new_hash = datum_hash(datum, salt)
         entry = previous.get(datum.id)
         if entry is None:
@@ -171,13 +204,14 @@ def _plan(
         elif process_all or datum.id in forced:
             reason = "failed" if entry.failed else "forced"
         else:
-            plan.to_skip.append(PlannedDatum(datum, new_hash, entry, "unchanged"))
+            plan.skipped += 1
+            yield PlannedDatum(datum, new_hash, entry, "unchanged")
             continue
         plan.to_process.append(PlannedDatum(datum, new_hash, entry, reason))
         plan.stale_outputs.extend(entry.outputs)
-    for datum_id, entry in previous.items():
-        if datum_id not in seen:
+    for datum_id in previous:
+        if _seen_key(datum_id) not in seen:
+            entry = previous[datum_id]
             plan.to_delete.append(entry)
             plan.stale_outputs.extend(entry.outputs)
     plan.stale_outputs.sort()
-    return plan

@@ -15,16 +15,25 @@ so it stays readable to a retry whatever point the crash hit.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import IO
 
-from airflow_pachyderm.datums import check_output_collisions, iter_manifest, write_manifest
+from airflow_pachyderm.datums import (
+    ManifestEntry,
+    check_output_collisions,
+    iter_manifest,
+    normalize_output_path,
+    write_manifest,
+)
 from airflow_pachyderm.datums.manifest import MANIFEST_PATH, complete_entries
 from airflow_pachyderm.errors import (
     DatumFailedError,
     JobStateMissingError,
     OutputBranchMovedError,
+    OutputCollisionError,
 )
 from airflow_pachyderm.jobs.job import staging_branch_for, state_branch_for
 from airflow_pachyderm.jobs.process import IO_WORKERS
@@ -36,12 +45,13 @@ from airflow_pachyderm.jobs.state import (
     load_batch_record,
     load_plan,
 )
-from airflow_pachyderm.jobs.storage import read_with, upload_written
+from airflow_pachyderm.jobs.storage import read_with
 from airflow_pachyderm.lakefs.client import LakeFSClient
 from airflow_pachyderm.lakefs.errors import ConflictError, NotFoundError
 from airflow_pachyderm.lakefs.provenance import KEY_JOB, KEY_PLAN, Provenance
 
 log = logging.getLogger(__name__)
+_MANIFEST_SPOOL_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -192,21 +202,20 @@ def _commit_staging(
     # A datum recovered by errCmd is done but marked failed, as Pachyderm does:
     # `reprocess: failed` retries exactly those.
     outcomes = {datum_id: (r.outputs, r.status == "recovered") for datum_id, r in results.items()}
-    entries = read_with(
-        client, repo, state, DATUMS_PATH,
-        lambda fh: list(complete_entries(iter_manifest(fh), outcomes)),
+    # Paths that may have to go: outputs of deleted and reprocessed datums, and files an
+    # earlier, failed try of a batch uploaded. Those a datum of the new manifest owns stay.
+    candidates = set(plan.stale_outputs)
+    candidates.update(
+        d.path for d in client.diff_uncommitted(repo, staging) if d.type in ("added", "changed")
     )
-    # Carried-over outputs and new ones together: one path, one datum.
-    check_output_collisions({e.datum_id: e.outputs for e in entries})
-    written = {path for e in entries for path in e.outputs}
-    stale = {path for path in plan.stale_outputs if path not in written}
-    # Files an earlier, failed try of a batch uploaded and no datum owns now.
-    stale.update(
-        d.path for d in client.diff_uncommitted(repo, staging)
-        if d.type in ("added", "changed") and d.path not in written
-    )
-    client.delete_objects(repo, staging, sorted(stale))
-    upload_written(client, repo, staging, MANIFEST_PATH, lambda fh: write_manifest(fh, entries))
+    with tempfile.SpooledTemporaryFile(max_size=_MANIFEST_SPOOL_BYTES) as manifest:
+        owned = read_with(
+            client, repo, state, DATUMS_PATH,
+            lambda fh: _write_new_manifest(fh, manifest, outcomes, candidates),
+        )  # fmt: skip
+        client.delete_objects(repo, staging, sorted(candidates - owned))
+        manifest.seek(0)
+        client.upload(repo, staging, MANIFEST_PATH, manifest)
 
     counts = dict(plan.counts)
     counts["failed"] = 0
@@ -232,6 +241,39 @@ def _commit_staging(
     )
     log_line(f"job {plan.job_id}: staged outputs committed as {commit.id}")
     return provenance
+
+
+def _write_new_manifest(
+    skeleton: IO[bytes],
+    out: IO[bytes],
+    outcomes: Mapping[str, tuple[Iterable[str], bool]],
+    candidates: set[str],
+) -> set[str]:
+    """Stream the job's skeleton manifest into ``out`` with this job's outcomes filled in;
+    return the ``candidates`` that a datum of it owns.
+
+    Memory grows with the datums this job processed, not with the manifest: carried-over
+    outputs were unique in the previous manifest already, so each is only checked against
+    the new outputs.
+
+    :raises OutputCollisionError: two datums own one output path.
+    """
+    new_owner = check_output_collisions({d: outputs for d, (outputs, _) in outcomes.items()})
+    owned: set[str] = set()
+
+    def entries() -> Iterator[ManifestEntry]:
+        for entry in complete_entries(iter_manifest(skeleton), outcomes):
+            if entry.datum_id not in outcomes:
+                for path in entry.outputs:
+                    normalized = normalize_output_path(path)
+                    other = new_owner.get(normalized)
+                    if other is not None and other != entry.datum_id:
+                        raise OutputCollisionError(normalized, other, entry.datum_id)
+            owned.update(path for path in entry.outputs if path in candidates)
+            yield entry
+
+    write_manifest(out, entries())
+    return owned
 
 
 def _merge(

@@ -3,17 +3,19 @@
 The destination comes from the spec's ``egress.URL``. ``file://`` is handled here;
 ``s3://`` (and S3-compatible stores) through the Amazon provider's S3Hook, by the
 operator. The destination ends up holding exactly the commit's files: files of removed
-datums are deleted there too. Copies overwrite, so a retried egress gives the same result.
+datums are deleted there too. Only files that differ are written: the destination's
+fingerprint of a file (an S3 ETag, a file's MD5) is compared with the lakeFS checksum (the
+MD5 of simple uploads) and size. Copies overwrite, so a retried egress gives the same result.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, NamedTuple, Protocol
 from urllib.parse import urlparse
 
 from airflow_pachyderm.errors import EgressError
@@ -23,35 +25,54 @@ from airflow_pachyderm.lakefs.client import LakeFSClient
 SUPPORTED_SCHEMES = ("file", "s3")
 
 
+class Stored(NamedTuple):
+    """What a destination holds at a path: its size and an MD5-like fingerprint."""
+
+    size: int
+    fingerprint: str
+
+
 class Sink(Protocol):
     """A destination: write one file, list what is there, delete some of it."""
 
     def write(self, path: str, fh: IO[bytes]) -> None: ...
 
-    def existing(self) -> Iterable[str]: ...
+    def existing(self) -> dict[str, Stored]: ...
 
     def delete(self, paths: list[str]) -> None: ...
 
 
-def mirror_commit(client: LakeFSClient, repo: str, commit: str, sink: Sink) -> tuple[int, int]:
-    """Copy every output file of ``repo@commit`` to ``sink`` and delete what the commit no
-    longer has; return ``(files written, files deleted)``.
+class MirrorResult(NamedTuple):
+    written: int
+    deleted: int
+    unchanged: int
 
-    The provider's bookkeeping (``_pachyderm/``) stays in lakeFS.
+
+def mirror_commit(client: LakeFSClient, repo: str, commit: str, sink: Sink) -> MirrorResult:
+    """Make ``sink`` hold exactly the output files of ``repo@commit``: write those it lacks or
+    holds with other contents, delete those the commit no longer has.
+
+    The provider's bookkeeping (``_pachyderm/``) stays in lakeFS. The destination is listed
+    once, before any write.
     """
-    written: set[str] = set()
+    before = sink.existing()
+    seen: set[str] = set()
+    written = 0
     for obj in client.list_objects(repo, commit):
         if obj.path_type != "object" or obj.path.startswith(RESERVED_PREFIX):
+            continue
+        seen.add(obj.path)
+        if before.get(obj.path) == Stored(obj.size_bytes or 0, obj.checksum.strip('"')):
             continue
         with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as fh:
             client.download(repo, commit, obj.path, fh)
             fh.seek(0)
             sink.write(obj.path, fh)
-        written.add(obj.path)
-    extra = sorted(set(sink.existing()) - written)
+        written += 1
+    extra = sorted(set(before) - seen)
     if extra:
         sink.delete(extra)
-    return len(written), len(extra)
+    return MirrorResult(written, len(extra), len(seen) - written)
 
 
 class FileSink:
@@ -78,14 +99,26 @@ class FileSink:
             shutil.copyfileobj(fh, out)
         os.replace(tmp, target)
 
-    def existing(self) -> Iterable[str]:
+    def existing(self) -> dict[str, Stored]:
         if not self.root.is_dir():
-            return []
-        return [p.relative_to(self.root).as_posix() for p in self.root.rglob("*") if p.is_file()]
+            return {}
+        return {
+            p.relative_to(self.root).as_posix(): Stored(p.stat().st_size, _md5(p))
+            for p in self.root.rglob("*")
+            if p.is_file()
+        }
 
     def delete(self, paths: list[str]) -> None:
         for path in paths:
             self._target(path).unlink(missing_ok=True)
+
+
+def _md5(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)  # an S3-style fingerprint, not security
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def scheme_of(url: str) -> str:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import tempfile
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import IO
 
 from airflow_pachyderm.datums import (
     Batch,
@@ -18,7 +20,8 @@ from airflow_pachyderm.datums import (
     serialize_datums,
     write_manifest,
 )
-from airflow_pachyderm.datums.plan import JobPlan, ReprocessMode
+from airflow_pachyderm.datums.manifest import ManifestEntry
+from airflow_pachyderm.datums.plan import JobPlan, ReprocessMode, stream_plan
 from airflow_pachyderm.errors import InputMissingError, JobInputError, JobUnchangedError
 from airflow_pachyderm.jobs.convert import cron_repo, datum_salt, input_tree
 from airflow_pachyderm.jobs.job import (
@@ -42,6 +45,7 @@ from airflow_pachyderm.lakefs.provenance import InputCommit, Provenance
 from airflow_pachyderm.spec.models import PipelineSpec
 
 log = logging.getLogger(__name__)
+_SKELETON_SPOOL_BYTES = 8 * 1024 * 1024
 # Branches of a job planned this long ago belong to a dead job and are removed.
 DEAD_JOB_AGE_S = 7 * 24 * 3600
 
@@ -238,6 +242,45 @@ def plan_datums(
     )
 
 
+def plan_datums_streaming(
+    client: LakeFSClient,
+    spec: PipelineSpec,
+    inputs: tuple[InputCommit, ...],
+    base_commit: str | None,
+    reprocess: ReprocessMode,
+    image_id: str,
+    skeleton: IO[bytes],
+) -> JobPlan:
+    """:func:`plan_datums` for jobs of any size: the skipped datums go straight into
+    ``skeleton`` (the next manifest without this job's outputs) instead of the plan, and the
+    previous manifest is held compactly. Memory grows with the datums to process, not with
+    the datums skipped.
+    """
+    previous = (
+        read_previous_manifest(client, spec.output_repo, base_commit, compact=True)
+        if base_commit
+        else None
+    )
+    tree = input_tree(spec, {item.name: item.commit for item in inputs})
+    plan = JobPlan()
+    skipped = stream_plan(
+        iter_datums(tree, lakefs_lister(client)),
+        previous,
+        plan,
+        salt=datum_salt(spec, image_id),
+        reprocess="all" if spec.reprocess_spec == "every_job" else reprocess,
+    )
+
+    def entries() -> Iterator[ManifestEntry]:
+        for planned in skipped:
+            yield planned.entry()
+        for planned in plan.to_process:
+            yield planned.entry(outputs=())
+
+    write_manifest(skeleton, entries())
+    return plan
+
+
 def plan_job_run(
     client: LakeFSClient,
     spec: PipelineSpec,
@@ -251,7 +294,6 @@ def plan_job_run(
     :param image_id: the id of the transform image as the runner's host has it; the job
         runs exactly that image, and a rebuilt image reprocesses every datum.
     """
-    job_id = request.job_id
     output_branch = request.output_branch or spec.output_branch
     inputs = resolve_inputs(client, spec, request)
     for item in inputs:
@@ -263,7 +305,34 @@ def plan_job_run(
         )
     base_commit = prepare_output_branch(client, spec, output_branch)
     _check_changed(client, spec, request, output_branch, base_commit, inputs, log_line)
-    plan = plan_datums(client, spec, inputs, base_commit, request.reprocess, image_id)
+    # Every datum of the job with its hash: the skeleton of the next manifest, written while
+    # planning (spilled to disk past a few MiB).
+    with tempfile.SpooledTemporaryFile(max_size=_SKELETON_SPOOL_BYTES) as skeleton:
+        plan = plan_datums_streaming(
+            client, spec, inputs, base_commit, request.reprocess, image_id, skeleton
+        )
+        skeleton.seek(0)
+        record, refs = _write_job_state(
+            client, spec, request, plan, inputs, base_commit, output_branch, skeleton,
+            image_id, log_line,
+        )  # fmt: skip
+    return record, refs
+
+
+def _write_job_state(
+    client: LakeFSClient,
+    spec: PipelineSpec,
+    request: JobRequest,
+    plan: JobPlan,
+    inputs: tuple[InputCommit, ...],
+    base_commit: str,
+    output_branch: str,
+    skeleton: IO[bytes],
+    image_id: str,
+    log_line: Callable[[str], None],
+) -> tuple[JobPlanRecord, list[BatchRef]]:
+    """Write the plan's state (batches, datum skeleton, plan record) to fresh job branches."""
+    job_id = request.job_id
     explicit_size = "datum_set_spec" in spec.model_fields_set
     batches: list[Batch] = make_batches(
         plan.to_process,
@@ -283,11 +352,10 @@ def plan_job_run(
             client, repo, state, batch_datums_path(batch.index),
             lambda fh, b=batch: serialize_datums(fh, (by_id[i] for i in b.datum_ids)),
         )
-    # Every datum of the job with its hash: the skeleton of the next manifest.
-    upload_written(client, repo, state, DATUMS_PATH, lambda fh: write_manifest(fh, plan.skeleton()))
+    client.upload(repo, state, DATUMS_PATH, skeleton)
     counts = {
         "processed": len(plan.to_process),
-        "skipped": len(plan.to_skip),
+        "skipped": plan.skipped,
         "deleted": len(plan.to_delete),
         "failed": 0,
     }

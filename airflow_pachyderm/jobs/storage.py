@@ -7,7 +7,11 @@ from collections.abc import Callable, Iterator
 from typing import IO, TypeVar
 
 from airflow_pachyderm.datums import FileEntry, Manifest, read_manifest
-from airflow_pachyderm.datums.manifest import MANIFEST_PATH
+from airflow_pachyderm.datums.manifest import (
+    MANIFEST_PATH,
+    PlanningManifest,
+    read_planning_manifest,
+)
 from airflow_pachyderm.jobs.job import RESERVED_PREFIX
 from airflow_pachyderm.lakefs.client import LakeFSClient
 from airflow_pachyderm.lakefs.errors import NotFoundError
@@ -38,12 +42,24 @@ def read_with(
         return read(fh)
 
 
-def read_previous_manifest(client: LakeFSClient, repo: str, commit: str) -> Manifest | None:
-    """The datum manifest of an output commit; None for a commit no job wrote."""
+# Listings up to this many files are kept for a second read of the same repo@commit (a
+# cross of a repo with itself); bigger ones are listed again rather than held in memory.
+LISTING_CACHE_FILES = 10_000
+
+
+def read_previous_manifest(
+    client: LakeFSClient, repo: str, commit: str, *, compact: bool = False
+) -> Manifest | PlanningManifest | None:
+    """The datum manifest of an output commit; None for a commit no job wrote.
+
+    :param compact: read it as a :class:`PlanningManifest` (no inputs, a fraction of the
+        memory), enough to plan a job.
+    """
+    reader = read_planning_manifest if compact else read_manifest
     try:
         return read_with(
             client, repo, commit, MANIFEST_PATH,
-            lambda fh: read_manifest(fh, source=f"{repo}@{commit}/{MANIFEST_PATH}"),
+            lambda fh: reader(fh, source=f"{repo}@{commit}/{MANIFEST_PATH}"),
         )
     except NotFoundError:
         return None
@@ -53,7 +69,8 @@ def lakefs_lister(client: LakeFSClient) -> Callable[[object], Iterator[FileEntry
     """A datum lister over lakeFS listings at pinned commits.
 
     The provider's own bookkeeping under ``_pachyderm/`` is never an input. Listings of the
-    same repo@commit (a repo read twice in a cross) are fetched once.
+    same repo@commit (a repo read twice in a cross) are fetched once when they are small
+    (``LISTING_CACHE_FILES``), else listed again: the datum engine streams big listings.
     """
     cache: dict[tuple[str, str], list[FileEntry]] = {}
 
@@ -63,13 +80,17 @@ def lakefs_lister(client: LakeFSClient) -> Callable[[object], Iterator[FileEntry
         if key in cache:
             yield from cache[key]
             return
-        collected: list[FileEntry] = []
-        for obj in client.list_objects(repo, commit):
-            if obj.path_type != "object" or obj.path.startswith(RESERVED_PREFIX):
+        collected: list[FileEntry] | None = []
+        for path, checksum, size in client.iter_object_entries(repo, commit):
+            if path.startswith(RESERVED_PREFIX):
                 continue
-            entry = FileEntry(obj.path, obj.checksum, obj.size_bytes or 0)
-            collected.append(entry)
+            entry = FileEntry(path, checksum, size)
+            if collected is not None:
+                collected.append(entry)
+                if len(collected) > LISTING_CACHE_FILES:
+                    collected = None
             yield entry
-        cache[key] = collected
+        if collected is not None:
+            cache[key] = collected
 
     return list_files

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 from urllib.parse import quote
 
 import lakefs_sdk
@@ -14,6 +16,14 @@ import urllib3
 
 from airflow_pachyderm.lakefs.errors import NotFoundError, error_for_status
 from airflow_pachyderm.lakefs.transport import CHUNK_SIZE, MAX_PAGE, Transport
+
+
+class ObjectEntry(NamedTuple):
+    """An object of a listing: what the datum engine needs of it."""
+
+    path: str
+    checksum: str
+    size: int
 
 
 class Objects(Transport):
@@ -45,6 +55,44 @@ class Objects(Transport):
             )
 
         return self._paginate(f"{repo}@{ref}/{prefix}", fetch, None)
+
+    def iter_object_entries(
+        self, repo: str, ref: str, *, prefix: str = ""
+    ) -> Iterator[ObjectEntry]:
+        """``(path, checksum, size)`` of every object under ``prefix``, in path order, lazily.
+
+        The same listing as :meth:`list_objects` without building an SDK model per object
+        (about two thirds of the CPU time of listing a million objects): for big listings.
+
+        :raises LakeFSError: the repo or ref does not exist, or lakeFS cannot be reached.
+        """
+        where = f"{repo}@{ref}/{prefix}"
+        api_path = f"/repositories/{quote(repo)}/refs/{quote(ref, safe='')}/objects/ls"
+
+        def fetch(after: str) -> dict[str, Any]:
+            query = {"amount": MAX_PAGE, "after": after or None, "prefix": prefix or None}
+            response = self._call(
+                where, lambda: self._raw("GET", where, api_path, query), idempotent=True
+            )
+            return json.loads(response.data)
+
+        # The next page is fetched while the caller works through this one: lakeFS and the
+        # caller use two cores instead of taking turns.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(fetch, "")
+            while True:
+                page = pending.result()
+                results, pagination = page["results"], page["pagination"]
+                more = bool(pagination["has_more"] and results)
+                if more:
+                    pending = pool.submit(fetch, pagination["next_offset"])
+                for item in results:
+                    if item.get("path_type", "object") == "object":
+                        yield ObjectEntry(
+                            item["path"], item["checksum"], item.get("size_bytes") or 0
+                        )
+                if not more:
+                    return
 
     def stat(self, repo: str, ref: str, path: str) -> lakefs_sdk.ObjectStats:
         return self._call(

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from typing import IO, Any
 from urllib.parse import urlparse
 
 from airflow_pachyderm.compat import AirflowSkipException
-from airflow_pachyderm.jobs.egress import FileSink, Sink, mirror_commit, scheme_of
+from airflow_pachyderm.jobs.egress import FileSink, Sink, Stored, mirror_commit, scheme_of
 from airflow_pachyderm.operators._common import PipelineOperator, fail_permanent_errors
 from airflow_pachyderm.spec.models import SQLDatabaseEgress
 
@@ -18,7 +17,8 @@ class EgressOperator(PipelineOperator):
     Mirror the files of the job's output commit (not the provider's ``_pachyderm/``
     bookkeeping) to the spec's ``egress.URL``: ``s3://bucket/prefix`` through the Amazon
     provider's S3Hook, or ``file:///directory``. Files the commit no longer has are deleted
-    there; copies overwrite, so retries are safe.
+    there, files it holds unchanged are not written again; copies overwrite, so retries are
+    safe.
 
     A separate task after the commit: a failing egress never holds back the commit or the
     asset event. Runs into a side branch (``output_branch`` param) are not exported.
@@ -27,7 +27,7 @@ class EgressOperator(PipelineOperator):
     :param lakefs_conn_id: Airflow connection of type ``lakefs``.
     :param commit: the output commit id (the commit task's return value).
     :param aws_conn_id: Airflow AWS connection used for ``s3://`` URLs.
-    :return: the number of files copied.
+    :return: the number of files written.
     :raises AirflowFailException: an egress target that cannot be used (no retry).
     """
 
@@ -52,10 +52,11 @@ class EgressOperator(PipelineOperator):
         url = egress.url
         assert url is not None  # the spec has exactly one of URL and sqlDatabase
         sink: Sink = FileSink(url) if scheme_of(url) == "file" else S3Sink(url, self.aws_conn_id)
-        written, deleted = mirror_commit(self.client(), self.spec.output_repo, self.commit, sink)
-        self.log.info("egress: %d files of %s@%s copied to %s, %d removed there", written,
-                      self.spec.output_repo, self.commit, url, deleted)
-        return written
+        done = mirror_commit(self.client(), self.spec.output_repo, self.commit, sink)
+        self.log.info("egress: %d files of %s@%s written to %s (%d already there), %d removed "
+                      "there", done.written, self.spec.output_repo, self.commit, url,
+                      done.unchanged, done.deleted)  # fmt: skip
+        return done.written
 
 
     def _to_sql(self, target: SQLDatabaseEgress) -> int:
@@ -92,6 +93,11 @@ def sql_password(variable: str, key: str) -> str:
     return str(entries[key])
 
 
+# Up to this size files go up in one PUT, so their ETag is their MD5 (without SSE-KMS) and a
+# later egress can tell them unchanged from a listing; S3 takes at most 5 GiB in one PUT.
+SINGLE_PUT_BYTES = 5 * 1024**3
+
+
 class S3Sink:
     """The bucket and prefix of an ``s3://`` URL, through the Amazon provider's S3Hook."""
 
@@ -100,7 +106,9 @@ class S3Sink:
 
         parsed = urlparse(url)
         self.bucket, self.prefix = parsed.netloc, parsed.path.strip("/")
-        self.hook = S3Hook(aws_conn_id=aws_conn_id)
+        self.hook = S3Hook(
+            aws_conn_id=aws_conn_id, transfer_config_args={"multipart_threshold": SINGLE_PUT_BYTES}
+        )
 
     def _key(self, path: str) -> str:
         return f"{self.prefix}/{path}" if self.prefix else path
@@ -108,10 +116,15 @@ class S3Sink:
     def write(self, path: str, fh: IO[bytes]) -> None:
         self.hook.load_file_obj(fh, key=self._key(path), bucket_name=self.bucket, replace=True)
 
-    def existing(self) -> Iterable[str]:
+    def existing(self) -> dict[str, Stored]:
         start = f"{self.prefix}/" if self.prefix else ""
-        keys = self.hook.list_keys(bucket_name=self.bucket, prefix=start) or []
-        return [key[len(start):] for key in keys]
+        found = {}
+        pages = self.hook.get_conn().get_paginator("list_objects_v2")
+        for page in pages.paginate(Bucket=self.bucket, Prefix=start):
+            for item in page.get("Contents", []):
+                etag = item.get("ETag", "").strip('"')
+                found[item["Key"][len(start) :]] = Stored(item["Size"], etag)
+        return found
 
     def delete(self, paths: list[str]) -> None:
         self.hook.delete_objects(bucket=self.bucket, keys=[self._key(p) for p in paths])

@@ -92,17 +92,39 @@ def cleanup_job_containers(
 
 
 class DockerRunner:
-    """BatchRunner on a Docker daemon that can bind-mount this host's directories."""
+    """BatchRunner on a Docker daemon: this host's (bind mounts) or a remote one (archives).
+
+    :param docker_conn_id: Airflow Docker connection; default: the environment (DOCKER_HOST).
+    :param api: a Docker API client to use instead (tests).
+    :param use_supervisor: run datums through supervisor.py when the image has python3
+        (bind transfer only; the archive transfer uses ``docker exec``).
+    :param transfer: ``"bind"`` (bind-mount host directories, the fast local path) or
+        ``"archive"`` (upload inputs and download outputs through the Docker API, for a daemon
+        that cannot see this host's files). Default: ``bind`` for a daemon on a local Unix
+        socket, ``archive`` otherwise; ``$AIRFLOW_PACHYDERM_DOCKER_TRANSFER`` overrides it.
+    """
 
     def __init__(
         self,
         docker_conn_id: str | None = None,
         api: docker.APIClient | None = None,
         use_supervisor: bool = True,
+        transfer: str | None = None,
     ) -> None:
         self._conn_id = docker_conn_id
         self._api = api
         self.use_supervisor = use_supervisor
+        self._transfer = transfer
+
+    @property
+    def transfer(self) -> str:
+        """How files reach the container: ``"bind"`` or ``"archive"``."""
+        from airflow_pachyderm.runners.archive import transfer_for
+
+        try:
+            return transfer_for(self.api, self._transfer)
+        except ValueError as err:
+            raise RunnerError(str(err)) from None
 
     @property
     def api(self) -> docker.APIClient:
@@ -120,7 +142,12 @@ class DockerRunner:
         names = _input_names(job, datums)
         job.workdir.mkdir(parents=True, exist_ok=True)
         batch_dir = Path(tempfile.mkdtemp(prefix="batch-", dir=job.workdir))
-        run = _BatchRun(self, spec, job, datums, names, batch_dir)
+        run_class: type[_BatchRun] = _BatchRun
+        if self.transfer == "archive":
+            from airflow_pachyderm.runners.remote import ArchiveBatchRun
+
+            run_class = ArchiveBatchRun
+        run = run_class(self, spec, job, datums, names, batch_dir)
         try:
             return run.execute()
         finally:
@@ -188,6 +215,7 @@ class _BatchRun:
                 job.pipeline, self.user,
             )  # fmt: skip
         self.session: Session | None = None
+        self.use_supervisor = runner.use_supervisor
         self._sessions_started = 0
         self._secret_binds = self._write_secret_files()
 
@@ -248,7 +276,7 @@ class _BatchRun:
             ctl = self.dir / "ctl" / str(self._sessions_started)
             ctl.parent.mkdir(exist_ok=True)
             self.session = open_session(
-                self.runner.api, self._config(binds), ctl, self.runner.use_supervisor
+                self.runner.api, self._config(binds), ctl, self.use_supervisor
             )
         return self.session
 
@@ -304,6 +332,54 @@ class _BatchRun:
             dest.parent.mkdir(parents=True, exist_ok=True)
             link_or_copy(file.local_path, dest)
 
+    # -- how files reach the container: bind mounts here, archives in remote.py --------------
+    def _ready_datum(self, index: int, datum: DatumWork, out: Path) -> None:
+        """Before each try: ``/pfs/out`` empty (inputs are filled by ``_run_each``)."""
+        clear_dir(out)
+
+    def _clear_out(self, out: Path) -> None:
+        clear_dir(out)
+
+    def _take_outputs(self, datum_id: str, out: Path, dest: Path) -> list[str]:
+        """Check the datum's outputs and move them to ``dest``; return their paths.
+
+        :raises OutputError: an output that cannot be uploaded.
+        """
+        paths = collect_outputs(datum_id, out)
+        move_contents(out, dest)
+        return paths
+
+    def _batch_binds(self, root: Path, out: Path) -> dict[str, dict[str, str]]:
+        """Mounts of a datum batch: ``root`` at BATCH_DIR, shared inputs at /pfs/<name>."""
+        out.mkdir()
+        os.chmod(out, 0o777)
+        binds = {
+            str(root): {"bind": BATCH_DIR, "mode": "ro"},
+            str(out): {"bind": f"{BATCH_DIR}/out", "mode": "rw"},
+        }
+        shared = self.dir / "pfs"
+        for name in _shared_inputs(self.datums):
+            self._populate(_only_input(self.datums[0], name), shared, [name])
+            binds[str(shared / name)] = {"bind": f"/pfs/{name}", "mode": "ro"}
+        return binds
+
+    def _ready_batch(self, out: Path) -> None:
+        """Before each try of a datum batch: an empty out directory per datum."""
+        clear_dir(out)
+        for index in range(len(self.datums)):
+            (out / f"{index:06d}").mkdir()
+            os.chmod(out / f"{index:06d}", 0o777)
+
+    def _take_batched_outputs(self, datum_id: str, out: Path, key: str, dest: Path) -> list[str]:
+        src = out / key
+        if src.is_symlink() or not src.is_dir():
+            raise OutputError(datum_id, "", "the datum's out directory was replaced")
+        return self._take_outputs(datum_id, src, dest)
+
+    def _stray_outputs(self, out: Path) -> list[str]:
+        """Files the transform left outside the per-datum directories: they belong to no datum."""
+        return sorted(p.name for p in out.iterdir() if not re.fullmatch(r"\d{6}", p.name))
+
     def _failure_text(
         self, datum: DatumWork, outcome: RunOutcome, tries: int, tail: Sequence[str]
     ) -> str:
@@ -354,8 +430,8 @@ class _BatchRun:
         outcome = RunOutcome(None)
         tries = 0
         for tries in range(1, self.spec.datum_tries + 1):
-            clear_dir(out)
             session = self._session(binds)
+            self._ready_datum(index, datum, out)
             outcome = session.run(
                 list(self.spec.cmd),
                 env,
@@ -370,12 +446,11 @@ class _BatchRun:
                     lines.note(f"exit code {outcome.exit_code} is accepted (acceptReturnCode)")
                 dest = self.results_dir / f"{index:06d}"
                 try:
-                    paths = collect_outputs(datum.datum_id, out)
+                    paths = self._take_outputs(datum.datum_id, out, dest)
                 except OutputError as err:
                     lines.note(str(err))
-                    clear_dir(out)
+                    self._clear_out(out)
                     return self._failed(datum, tries, started, lines, str(err), 0)
-                move_contents(out, dest)
                 return DatumResult(
                     datum.datum_id,
                     "success",
@@ -391,7 +466,7 @@ class _BatchRun:
                     f"failed (exit code {outcome.exit_code}), "
                     f"retrying: try {tries + 1} of {self.spec.datum_tries}"
                 )
-        clear_dir(out)
+        self._clear_out(out)
         error = self._failure_text(datum, outcome, tries, list(lines.tail))
         lines.note(error.splitlines()[0])
         result = self._failed(datum, tries, started, lines, error, outcome.exit_code)
@@ -435,7 +510,7 @@ class _BatchRun:
             list(self.spec.err_cmd), env, self.spec.working_dir, stdin, self._timeout(1), lines
         )
         lines.close()
-        clear_dir(self.dir / "out")
+        self._clear_out(self.dir / "out")
         if outcome.exit_code == 0:
             lines.note("errCmd succeeded: datum recovered")
             result.status = "success"
@@ -464,16 +539,7 @@ class _BatchRun:
         with open(root / "datums.jsonl", "w", encoding="utf-8") as fh:
             for entry in manifest:
                 fh.write(json.dumps(entry, sort_keys=True) + "\n")
-        out.mkdir()
-        os.chmod(out, 0o777)
-        binds = {
-            str(root): {"bind": BATCH_DIR, "mode": "ro"},
-            str(out): {"bind": f"{BATCH_DIR}/out", "mode": "rw"},
-        }
-        shared = self.dir / "pfs"
-        for name in _shared_inputs(self.datums):
-            self._populate(_only_input(self.datums[0], name), shared, [name])
-            binds[str(shared / name)] = {"bind": f"/pfs/{name}", "mode": "ro"}
+        binds = self._batch_binds(root, out)
         env = {
             "PACH_DATUMS_FILE": f"{BATCH_DIR}/datums.jsonl",
             "PACH_DATUM_COUNT": str(len(self.datums)),
@@ -484,11 +550,9 @@ class _BatchRun:
         outcome = RunOutcome(None)
         tries = 0
         for tries in range(1, self.spec.datum_tries + 1):
-            clear_dir(out)
-            for index in range(len(self.datums)):
-                (out / f"{index:06d}").mkdir()
-                os.chmod(out / f"{index:06d}", 0o777)
-            outcome = self._session(binds).run(
+            session = self._session(binds)
+            self._ready_batch(out)
+            outcome = session.run(
                 list(self.spec.cmd),
                 env,
                 self.spec.working_dir,
@@ -529,12 +593,10 @@ class _BatchRun:
         duration = time.monotonic() - started
         results = []
         for index, datum in enumerate(self.datums):
-            src = out / f"{index:06d}"
-            dest = self.results_dir / f"{index:06d}"
+            key = f"{index:06d}"
+            dest = self.results_dir / key
             try:
-                if src.is_symlink() or not src.is_dir():
-                    raise OutputError(datum.datum_id, "", "the datum's out directory was replaced")
-                paths = collect_outputs(datum.datum_id, src)
+                paths = self._take_batched_outputs(datum.datum_id, out, key, dest)
             except OutputError as err:
                 lines.note(str(err))
                 results.append(
@@ -551,14 +613,12 @@ class _BatchRun:
                     )
                 )
                 continue
-            move_contents(src, dest)
             results.append(
                 DatumResult(
                     datum.datum_id, "success", 0, tries, dest, paths, list(lines.tail), duration
                 )
             )
-        # Files the transform left outside the per-datum directories belong to no datum.
-        stray = sorted(p.name for p in out.iterdir() if not re.fullmatch(r"\d{6}", p.name))
+        stray = self._stray_outputs(out)
         if stray:
             lines.note(f"ignored files outside any datum's out directory: {', '.join(stray)}")
         return results

@@ -14,11 +14,15 @@ from airflow_pachyderm.datums import (
     DatumError,
     JobPlan,
     Manifest,
+    ManifestEntry,
+    ManifestError,
     iter_datums,
     plan_job,
     read_manifest,
     write_manifest,
 )
+from airflow_pachyderm.datums.manifest import PlanningManifest, read_planning_manifest
+from airflow_pachyderm.datums.plan import stream_plan
 
 
 def commit_manifest(plan: JobPlan, failed: set[str] = frozenset()) -> Manifest:
@@ -202,3 +206,54 @@ def test_manifest_entries_for_the_new_commit(history: tuple[Repos, Manifest]) ->
     assert {entry.inputs[0].commit for entry in entries} == {"c2"}
     with pytest.raises(DatumError, match="did not process"):
         plan.manifest_entries({"0" * 64: ["x"]})
+
+
+@pytest.mark.parametrize("mode", ["changed", "failed", "all"])
+def test_streamed_plan_on_a_planning_manifest_agrees_with_plan_job(
+    history: tuple[Repos, Manifest], mode: str
+) -> None:
+    repos, manifest = history
+    repos.put("images", "c2", {"a.png": "2", "b.png": "1", "c.png": "1", "d.png": "1"})
+    full = plan_job(datums(repos, "c2"), manifest, salt="s", reprocess=mode)
+    buffer = io.BytesIO()
+    write_manifest(buffer, manifest.values())
+    compact = read_planning_manifest(io.BytesIO(buffer.getvalue()))
+    assert len(compact) == len(manifest) and set(compact) == set(manifest)
+    assert compact.failed_ids() == manifest.failed_ids()
+    for datum_id, entry in manifest.items():
+        assert compact[datum_id] == entry._replace(inputs=())
+
+    streamed = JobPlan()
+    skipped = list(stream_plan(datums(repos, "c2"), compact, streamed, salt="s", reprocess=mode))
+    assert [p.entry() for p in skipped] == list(full.carried_entries())
+    assert streamed.to_skip == [] and streamed.counts == full.counts
+    assert [(p.id, p.reason) for p in streamed.to_process] == [
+        (p.id, p.reason) for p in full.to_process
+    ]
+    assert streamed.stale_outputs == full.stale_outputs
+    assert [e.datum_id for e in streamed.to_delete] == [e.datum_id for e in full.to_delete]
+
+
+def test_planning_manifest_keeps_odd_ids_and_hashes() -> None:
+    entries = [
+        ManifestEntry("not-a-digest", "short-hash", (), ("x",), True),
+        ManifestEntry("ab" * 32, "cd" * 32, (), (), False),
+    ]
+    compact = PlanningManifest(entries)
+    assert list(compact.items()) == [(e.datum_id, e) for e in entries]
+    with pytest.raises(ManifestError, match="listed twice"):
+        PlanningManifest([entries[1], entries[1]])
+
+
+def test_planning_manifest_names_a_malformed_line() -> None:
+    import gzip
+    import json
+
+    lines = [
+        {"format": "airflow-pachyderm.datum-manifest", "version": 1},
+        {"id": "ab" * 32, "hash": "cd" * 32, "failed": False, "inputs": [], "outputs": []},
+        {"id": "ef" * 32, "hash": 7, "failed": False, "inputs": [], "outputs": []},
+    ]
+    data = gzip.compress("".join(json.dumps(line) + "\n" for line in lines).encode())
+    with pytest.raises(ManifestError, match=r"m\.gz: line 3: .*hash"):
+        read_planning_manifest(io.BytesIO(data), source="m.gz")

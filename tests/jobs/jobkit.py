@@ -57,6 +57,7 @@ class JobDriver:
     client: LakeFSClient
     workdir: Path
     cache: ContentCache
+    runner: DockerRunner | None = None  # default: the local daemon
 
     def plan(self, spec: PipelineSpec, run_id: str, **request: Any):
         req = JobRequest(dag_id=spec.dag_id, run_id=run_id,
@@ -65,7 +66,7 @@ class JobDriver:
         return plan_job_run(self.client, spec, req, image_id=image_id)
 
     def process(self, spec: PipelineSpec, batch) -> None:
-        process_batch(self.client, spec, batch, DockerRunner(),
+        process_batch(self.client, spec, batch, self.runner or DockerRunner(),
                       workdir=self.workdir / f"b{batch.index}", cache=self.cache)
 
     def commit(self, spec: PipelineSpec, run_id: str, output_branch: str | None = None):

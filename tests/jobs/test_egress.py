@@ -22,14 +22,18 @@ def test_file_egress_mirrors_outputs_only(lakefs, driver, tmp_path) -> None:
     (tmp_path / "export" / "stale.txt").write_bytes(b"from an earlier export")
     result = driver.run(spec)
     assert mirror_commit(lakefs, spec.output_repo, result.commit,
-                         FileSink(spec.egress.url)) == (2, 1)
+                         FileSink(spec.egress.url)) == (2, 1, 0)
     exported = sorted(p.relative_to(tmp_path / "export").as_posix()
                       for p in (tmp_path / "export").rglob("*") if p.is_file())
     assert exported == ["a.txt", "sub/b.txt"]
     assert (tmp_path / "export" / "sub" / "b.txt").read_bytes() == b"BETA"
-    # Again: overwrites, same result.
+    # Again: the files there are the same, nothing is written; an edit there is undone.
     assert mirror_commit(lakefs, spec.output_repo, result.commit,
-                         FileSink(spec.egress.url)) == (2, 0)
+                         FileSink(spec.egress.url)) == (0, 0, 2)
+    (tmp_path / "export" / "a.txt").write_bytes(b"ALPHX")  # same size, other contents
+    assert mirror_commit(lakefs, spec.output_repo, result.commit,
+                         FileSink(spec.egress.url)) == (1, 0, 1)
+    assert (tmp_path / "export" / "a.txt").read_bytes() == b"ALPHA"
 
 
 def test_egress_refuses_unsupported_urls(tmp_path) -> None:

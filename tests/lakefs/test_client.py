@@ -316,3 +316,21 @@ def test_unreachable_server_is_a_connection_error() -> None:
     with pytest.raises(LakeFSConnectionError, match=f"127.0.0.1:{port}"):
         client.get_repository("repo")
     assert time.monotonic() - started < 10
+
+
+def test_object_entries_list_what_list_objects_lists(
+    client: LakeFSClient, repo: str, monkeypatch
+) -> None:
+    import airflow_pachyderm.lakefs.objects as objects_module
+
+    for path, data in {"a.txt": b"1", "d/b.txt": b"22", "d/c.txt": b"333", "e.txt": b""}.items():
+        client.upload(repo, "main", path, data)
+    client.commit(repo, "main", "four files")
+    monkeypatch.setattr(objects_module, "MAX_PAGE", 2)  # several pages
+    expected = [(o.path, o.checksum, o.size_bytes) for o in client.list_objects(repo, "main")]
+    assert [tuple(e) for e in client.iter_object_entries(repo, "main")] == expected
+    assert [e.path for e in client.iter_object_entries(repo, "main", prefix="d/")] == [
+        "d/b.txt", "d/c.txt",
+    ]
+    with pytest.raises(NotFoundError):
+        list(client.iter_object_entries(repo, "no-such-branch"))

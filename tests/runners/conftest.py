@@ -83,3 +83,15 @@ def harness(tmp_path: Path, docker_api, request) -> Iterator[Harness]:
     yield Harness(tmp_path, docker_api, job_id)
     # Safety net only: the tests themselves assert that run_batch leaves nothing behind.
     cleanup_job_containers(job_id, docker_api)
+
+
+@pytest.fixture
+def remote_harness(tmp_path: Path, remote_docker, request) -> Iterator[Harness]:
+    """A Harness whose runner talks to the second daemon (which cannot see tmp_path)."""
+    import docker
+
+    api = docker.APIClient(base_url=remote_docker.url, timeout=120)
+    job_id = f"test-{hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:12]}"
+    yield Harness(tmp_path, api, job_id)
+    cleanup_job_containers(job_id, api)
+    api.close()
