@@ -28,8 +28,8 @@ from rich.table import Table
 
 from airflow_pachyderm.datums import read_manifest
 from airflow_pachyderm.datums.manifest import MANIFEST_PATH
+from airflow_pachyderm.jobs.provenance import Provenance
 from airflow_pachyderm.lakefs import LakeFSClient, LakeFSConfig
-from airflow_pachyderm.lakefs.provenance import Provenance
 from airflow_pachyderm.server.process import LakeFSServerProcess
 
 HERE = Path(__file__).resolve().parent
