@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -103,6 +104,16 @@ class DockerRunner:
         self._conn_id = docker_conn_id
         self._api = api
         self.use_supervisor = use_supervisor
+        self._cancelled = threading.Event()
+
+    def cancel(self) -> None:
+        """Start no further container (a retry of a datum included): the task is being
+        killed. The caller removes the running one (:func:`cleanup_job_containers`)."""
+        self._cancelled.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
 
     @property
     def api(self) -> docker.APIClient:
@@ -244,6 +255,9 @@ class _BatchRun:
             self.session.close()
             self.session = None
         if self.session is None:
+            if self.runner.cancelled:
+                raise RunnerError(f"batch {self.job.batch} of job {self.job.job_id} was "
+                                  "cancelled: its task was killed")
             self._sessions_started += 1
             ctl = self.dir / "ctl" / str(self._sessions_started)
             ctl.parent.mkdir(exist_ok=True)
