@@ -48,13 +48,12 @@ from airflow_pachyderm.runners.sessions import (
     open_session,
     remove_container,
 )
-from airflow_pachyderm.spec.names import env_alias
+from airflow_pachyderm.spec.names import env_alias, is_input_name
 
 if TYPE_CHECKING:
     import docker
 
 BATCH_DIR = "/pfs/.batch"
-_INPUT_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 NOBODY = "65534:65534"
 _logger = logging.getLogger(__name__)
 
@@ -162,10 +161,10 @@ def _input_names(job: JobContext, datums: Sequence[DatumWork]) -> list[str]:
     for datum in datums:
         names.update(datum.input_names())
     for name in names:
-        if not _INPUT_NAME_RE.match(name) or name == "out":
+        if not is_input_name(name):
             raise RunnerError(
                 f"input name {name!r} cannot be a directory under /pfs: use letters, digits, "
-                "'_', '-' and '.', not starting with '.', and not 'out'"
+                "'_' and '-', not starting with '-', and not 'out'"
             )
     return sorted(names)
 
