@@ -147,6 +147,12 @@ class OutputBranchMovedError(JobError):
         super().__init__(message)
 
 
+class LineageError(JobError, LookupError):
+    """A lineage question names something without lineage (a path no datum wrote)."""
+
+    retryable = False
+
+
 class EgressError(JobError, ValueError):
     """The egress URL (or a file to send there) cannot be used."""
 
