@@ -27,8 +27,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from airflow_pachyderm.jobs.provenance import Provenance
 from airflow_pachyderm.lakefs import LakeFSClient, LakeFSConfig
-from airflow_pachyderm.lakefs.provenance import Provenance
 from airflow_pachyderm.server.process import LakeFSServerProcess
 
 HERE = Path(__file__).resolve().parent

@@ -42,7 +42,7 @@ def add_inspect_arguments(parser: argparse.ArgumentParser) -> None:
 
 def provenance_dict(metadata: dict[str, str]) -> dict[str, Any] | None:
     """The provenance of a pipeline output commit as plain data; None for source data."""
-    from airflow_pachyderm.lakefs.provenance import Provenance
+    from airflow_pachyderm.jobs.provenance import Provenance
 
     prov = Provenance.from_metadata(metadata or {})
     if prov is None:
@@ -140,7 +140,7 @@ def run_log(args: argparse.Namespace) -> int:
 
 @command
 def run_inspect(args: argparse.Namespace) -> int:
-    from airflow_pachyderm.lakefs.provenance import PREFIX
+    from airflow_pachyderm.jobs.provenance import PREFIX
 
     target = parse_target(args.target)
     client = make_client()

@@ -163,7 +163,7 @@ def _output_commit(spec, conf: dict[str, Any], run_id: str) -> str | None:
     if not os.environ.get("LAKECTL_SERVER_ENDPOINT_URL"):
         return None
     from airflow_pachyderm.cli_data.common import make_client
-    from airflow_pachyderm.lakefs.provenance import KEY_RUN_ID
+    from airflow_pachyderm.jobs.provenance import KEY_RUN_ID
 
     client = make_client()
     branch = conf.get("output_branch") or spec.output_branch

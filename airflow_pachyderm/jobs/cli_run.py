@@ -163,8 +163,8 @@ def _input_names(spec) -> set[str]:
 def _run_dags(selected, pins, output_branch, reprocess, conn_id) -> tuple[int, list[str]]:
     from airflow_pachyderm.compat import dag_bag
     from airflow_pachyderm.jobs.job import job_id_for
+    from airflow_pachyderm.jobs.provenance import KEY_JOB
     from airflow_pachyderm.lakefs.hook import LakeFSHook
-    from airflow_pachyderm.lakefs.provenance import KEY_JOB
 
     bag = dag_bag(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
     if bag.import_errors:

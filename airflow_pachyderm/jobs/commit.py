@@ -37,6 +37,7 @@ from airflow_pachyderm.errors import (
 )
 from airflow_pachyderm.jobs.job import staging_branch_for, state_branch_for
 from airflow_pachyderm.jobs.process import IO_WORKERS
+from airflow_pachyderm.jobs.provenance import KEY_JOB, KEY_PLAN, Provenance
 from airflow_pachyderm.jobs.state import (
     DATUMS_PATH,
     DatumRecord,
@@ -48,7 +49,6 @@ from airflow_pachyderm.jobs.state import (
 from airflow_pachyderm.jobs.storage import read_with
 from airflow_pachyderm.lakefs.client import LakeFSClient
 from airflow_pachyderm.lakefs.errors import ConflictError, NotFoundError
-from airflow_pachyderm.lakefs.provenance import KEY_JOB, KEY_PLAN, Provenance
 
 log = logging.getLogger(__name__)
 _MANIFEST_SPOOL_BYTES = 8 * 1024 * 1024

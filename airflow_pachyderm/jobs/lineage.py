@@ -19,10 +19,10 @@ from typing import IO, Any, Literal
 
 from airflow_pachyderm.datums.manifest import MANIFEST_PATH, ManifestInput, iter_manifest
 from airflow_pachyderm.errors import LineageError
+from airflow_pachyderm.jobs.provenance import Provenance
 from airflow_pachyderm.jobs.storage import read_with
 from airflow_pachyderm.lakefs.client import LakeFSClient
 from airflow_pachyderm.lakefs.errors import NotFoundError
-from airflow_pachyderm.lakefs.provenance import Provenance
 
 Direction = Literal["upstream", "downstream"]
 CommitKey = tuple[str, str]  # (repo, commit id)

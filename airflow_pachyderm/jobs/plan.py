@@ -30,6 +30,7 @@ from airflow_pachyderm.jobs.job import (
     staging_branch_for,
     state_branch_for,
 )
+from airflow_pachyderm.jobs.provenance import InputCommit, Provenance
 from airflow_pachyderm.jobs.state import (
     DATUMS_PATH,
     PLAN_PATH,
@@ -41,7 +42,6 @@ from airflow_pachyderm.jobs.storage import lakefs_lister, read_previous_manifest
 from airflow_pachyderm.lakefs.client import LakeFSClient
 from airflow_pachyderm.lakefs.errors import LakeFSError, NotFoundError
 from airflow_pachyderm.lakefs.names import branch_uri
-from airflow_pachyderm.lakefs.provenance import InputCommit, Provenance
 from airflow_pachyderm.spec.models import PipelineSpec
 
 log = logging.getLogger(__name__)

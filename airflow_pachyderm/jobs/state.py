@@ -15,9 +15,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from airflow_pachyderm.errors import JobStateMissingError
+from airflow_pachyderm.jobs.provenance import InputCommit
 from airflow_pachyderm.lakefs.client import LakeFSClient
 from airflow_pachyderm.lakefs.errors import NotFoundError
-from airflow_pachyderm.lakefs.provenance import InputCommit
 from airflow_pachyderm.reserved import JOB_STATE_PREFIX
 
 STATE_PREFIX = JOB_STATE_PREFIX

@@ -1,4 +1,4 @@
-"""lakeFS access: a client on lakefs-sdk, its Airflow hook, and provenance metadata.
+"""lakeFS access: a client on lakefs-sdk and its Airflow hook (nothing about pipelines).
 
 Names are imported lazily so that light modules of this package (the connection form used
 by ``get_provider_info``, naming rules) do not pay for importing lakefs-sdk.

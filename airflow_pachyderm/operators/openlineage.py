@@ -18,7 +18,7 @@ import attr
 from openlineage.client.event_v2 import InputDataset, OutputDataset
 from openlineage.client.facet_v2 import DatasetFacet, dataset_version_dataset
 
-from airflow_pachyderm.lakefs.provenance import InputCommit
+from airflow_pachyderm.jobs.provenance import InputCommit
 from airflow_pachyderm.spec.models import PipelineSpec
 
 FACET_NAME = "pachyderm"

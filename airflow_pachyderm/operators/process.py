@@ -13,6 +13,7 @@ from airflow_pachyderm.jobs.commit import find_job_commit
 from airflow_pachyderm.jobs.job import BatchRef, JobStateMissingError
 from airflow_pachyderm.jobs.process import DatumFailedError, process_batch
 from airflow_pachyderm.operators._common import PipelineOperator, fail_permanent_errors
+from airflow_pachyderm.runners.client import docker_api_client
 from airflow_pachyderm.runners.docker import DockerRunner, cleanup_job_containers
 from airflow_pachyderm.spec.models import Secret
 
@@ -49,12 +50,15 @@ class ProcessBatchOperator(PipelineOperator):
         self.batch = batch
         self.docker_conn_id = docker_conn_id
         self.workdir = workdir
+        self._running: tuple[BatchRef, DockerRunner] | None = None
 
     @fail_permanent_errors
     def execute(self, context: Any) -> dict[str, Any]:
         if not self.batch:
             raise ValueError("ProcessBatchOperator needs a batch (from the plan task)")
         batch = BatchRef.from_xcom(self.batch)
+        runner = DockerRunner(docker_conn_id=self.docker_conn_id)
+        self._running = (batch, runner)
         secrets = resolve_secrets(self.spec.transform.secrets)
         secret_files = resolve_secret_files(self.spec.transform.secrets)
         # A crashed earlier try may have left its container behind.
@@ -66,7 +70,7 @@ class ProcessBatchOperator(PipelineOperator):
                     client,
                     self.spec,
                     batch,
-                    DockerRunner(docker_conn_id=self.docker_conn_id),
+                    runner,
                     secrets_env=secrets,
                     secret_files=secret_files,
                     workdir=Path(tmp),
@@ -89,12 +93,30 @@ class ProcessBatchOperator(PipelineOperator):
         except DatumFailedError as exc:
             self.log.error("%s", exc)
             raise
+        finally:
+            self._running = None
         return {
             "batch": outcome.index,
             "processed": outcome.processed,
             "recovered": outcome.recovered,
             "outputs": outcome.outputs,
         }
+
+    def on_kill(self) -> None:
+        """Remove the running batch's container: a killed task leaves nothing running.
+
+        Airflow calls this when it kills the task (marked failed or cleared, timed out);
+        without it the container would run on until the next try cleaned it up.
+        """
+        if self._running is None:
+            return
+        batch, runner = self._running
+        runner.cancel()  # no new container, not even for a datum's next try
+        removed = cleanup_job_containers(
+            batch.job_id, docker_api_client(self.docker_conn_id), batch=str(batch.index)
+        )
+        self.log.info("task killed: removed %d container(s) of batch %d of job %s",
+                      removed, batch.index, batch.job_id)
 
 
 def resolve_secrets(secrets: list[Secret]) -> dict[str, str]:

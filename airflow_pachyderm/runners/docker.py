@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -47,13 +48,12 @@ from airflow_pachyderm.runners.sessions import (
     open_session,
     remove_container,
 )
-from airflow_pachyderm.spec.names import env_alias
+from airflow_pachyderm.spec.names import env_alias, is_input_name
 
 if TYPE_CHECKING:
     import docker
 
 BATCH_DIR = "/pfs/.batch"
-_INPUT_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 NOBODY = "65534:65534"
 _logger = logging.getLogger(__name__)
 
@@ -115,6 +115,7 @@ class DockerRunner:
         self._api = api
         self.use_supervisor = use_supervisor
         self._transfer = transfer
+        self._cancelled = threading.Event()
 
     @property
     def transfer(self) -> str:
@@ -125,6 +126,15 @@ class DockerRunner:
             return transfer_for(self.api, self._transfer)
         except ValueError as err:
             raise RunnerError(str(err)) from None
+
+    def cancel(self) -> None:
+        """Start no further container (a retry of a datum included): the task is being
+        killed. The caller removes the running one (:func:`cleanup_job_containers`)."""
+        self._cancelled.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
 
     @property
     def api(self) -> docker.APIClient:
@@ -178,10 +188,10 @@ def _input_names(job: JobContext, datums: Sequence[DatumWork]) -> list[str]:
     for datum in datums:
         names.update(datum.input_names())
     for name in names:
-        if not _INPUT_NAME_RE.match(name) or name == "out":
+        if not is_input_name(name):
             raise RunnerError(
                 f"input name {name!r} cannot be a directory under /pfs: use letters, digits, "
-                "'_', '-' and '.', not starting with '.', and not 'out'"
+                "'_' and '-', not starting with '-', and not 'out'"
             )
     return sorted(names)
 
@@ -272,6 +282,9 @@ class _BatchRun:
             self.session.close()
             self.session = None
         if self.session is None:
+            if self.runner.cancelled:
+                raise RunnerError(f"batch {self.job.batch} of job {self.job.job_id} was "
+                                  "cancelled: its task was killed")
             self._sessions_started += 1
             ctl = self.dir / "ctl" / str(self._sessions_started)
             ctl.parent.mkdir(exist_ok=True)

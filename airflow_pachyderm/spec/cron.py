@@ -1,8 +1,15 @@
-"""Syntax check of cron input schedules (Pachyderm's ``cron.spec``)."""
+"""Check of cron input schedules (Pachyderm's ``cron.spec``).
+
+croniter decides, as Airflow's cron timetables (which run these schedules) parse with it: a
+schedule validates exactly when Airflow can run it. The field checks below only explain a
+refusal in the spec's terms (which field, which range).
+"""
 
 from __future__ import annotations
 
 import re
+
+from croniter import CroniterError, croniter
 
 from airflow_pachyderm.errors import CronError
 from airflow_pachyderm.spec.quantities import QuantityError, parse_duration
@@ -38,7 +45,11 @@ def every_seconds(schedule: str) -> float | None:
 
 
 def check_cron(schedule: str) -> None:
-    """Accept 5-field cron expressions, the ``@daily``-style macros and ``@every 10m``."""
+    """Accept 5-field cron expressions, the ``@daily``-style macros and ``@every 10m``.
+
+    :raises CronError: a schedule Airflow's cron timetables cannot run; the message names
+        the field at fault when it can.
+    """
     text = schedule.strip()
     if text.startswith("@"):
         if text in MACROS or every_seconds(text) is not None:
@@ -53,16 +64,24 @@ def check_cron(schedule: str) -> None:
             f"cron schedule {schedule!r} has {len(fields)} fields; write 5 "
             "(minute hour day-of-month month day-of-week), e.g. '0 * * * *' for hourly"
         )
-    for field, (label, low, high, names) in zip(fields, _FIELDS, strict=True):
-        for item in field.split(","):
-            _check_item(schedule, item, label, low, high, names)
+    try:
+        croniter(text)
+    except (CroniterError, ValueError) as exc:
+        for field, (label, low, high, names) in zip(fields, _FIELDS, strict=True):
+            for item in field.split(","):
+                _explain_item(schedule, item, label, low, high, names)
+        raise CronError(f"cron schedule {schedule!r}: {exc}") from None
 
 
-def _check_item(
+def _explain_item(
     schedule: str, item: str, label: str, low: int, high: int, names: dict[str, int]
 ) -> None:
+    """Raise :class:`CronError` naming what is wrong with one item of a field, if we can
+    tell (croniter already refused the schedule)."""
     match = _ITEM.fullmatch(item)
     if match is None:
+        if item.endswith("L") or "#" in item:
+            return  # croniter's extensions: let its own message speak
         raise CronError(f"cron schedule {schedule!r}: cannot read {label} field {item!r}")
     if match.group(1) != "*":
         for bound in match.group(1).split("-"):

@@ -37,6 +37,8 @@ from airflow_pachyderm.spec.cron import CronError, check_cron
 from airflow_pachyderm.spec.glob import GlobError, check_glob
 from airflow_pachyderm.spec.names import (
     DEFAULT_PROJECT,
+    INPUT_NAME,
+    OUTPUT_DIR_NAME,
     NameMappingError,
     check_pachyderm_name,
     lakefs_repo_name,
@@ -70,8 +72,6 @@ def _quantity(parse: Any) -> Any:
 
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# Pachyderm's input names: also '-' (a repo named `raw-data` needs no `name:`).
-_INPUT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 _DAG_ID_CHARS = re.compile(r"[A-Za-z0-9_.-]*")
 
 
@@ -116,7 +116,7 @@ def _check_input_name(value: str) -> str:
     template = template_message(value)
     if template is not None:
         raise spec_error(template)
-    if not _INPUT_NAME.fullmatch(value):
+    if not INPUT_NAME.fullmatch(value):
         suggestion = re.sub(r"[^A-Za-z0-9_-]+", "_", value).strip("_-") or "data"
         raise spec_error(
             f"{value!r} is not a valid input name: it becomes the directory /pfs/<name> and the "
@@ -124,7 +124,7 @@ def _check_input_name(value: str) -> str:
             "with '-' (inputs are named after their repo unless `name:` is set); "
             f"for example name: {suggestion}"
         )
-    if value == "out":
+    if value == OUTPUT_DIR_NAME:
         raise spec_error(
             "input name 'out' is reserved for the output directory /pfs/out; set another `name:`"
         )

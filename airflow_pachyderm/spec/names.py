@@ -25,6 +25,16 @@ PACHYDERM_NAME = re.compile(r"[A-Za-z0-9_-]+")
 # A Pachyderm spec template variable left unexpanded: $NAME or ${NAME}.
 TEMPLATE_VARIABLE = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?")
 DEFAULT_PROJECT = "default"
+# The one rule for input names, used by the spec and the runner: a name becomes the
+# directory /pfs/<name> and environment variables, so Pachyderm's characters, not starting
+# with '-' (a repo named `raw-data` needs no `name:`), and never the output directory.
+INPUT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
+OUTPUT_DIR_NAME = "out"
+
+
+def is_input_name(value: str) -> bool:
+    """Whether ``value`` can name an input (the directory ``/pfs/<value>``)."""
+    return INPUT_NAME.fullmatch(value) is not None and value != OUTPUT_DIR_NAME
 
 
 def template_message(value: str) -> str | None:

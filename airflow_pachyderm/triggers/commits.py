@@ -18,7 +18,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
 
-from airflow_pachyderm.lakefs.provenance import KEY_JOB, KEY_OUTPUT_BRANCH
+from airflow_pachyderm.jobs.provenance import KEY_JOB, KEY_OUTPUT_BRANCH
 from airflow_pachyderm.lakefs.watch import (
     DEFAULT_POLL_INTERVAL,
     CommitInfo,

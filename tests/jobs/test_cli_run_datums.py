@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from jobkit import make_repo, unique
 
-from airflow_pachyderm.lakefs.provenance import Provenance
+from airflow_pachyderm.jobs.provenance import Provenance
 
 UPPER = 'tr a-z A-Z < "$data" > "/pfs/out/$(basename "$data")"'
 

@@ -11,7 +11,7 @@ import pytest
 from jobkit import make_repo, per_file_spec, unique
 
 from airflow_pachyderm.jobs.job import JOB_BRANCH_PREFIX, job_id_for
-from airflow_pachyderm.lakefs.provenance import KEY_JOB
+from airflow_pachyderm.jobs.provenance import KEY_JOB
 
 CRASHER = Path(__file__).with_name("crash_after.py")
 COPY = ["sh", "-c", 'tr a-z A-Z < "$data" > "/pfs/out/$(basename "$data")"']

@@ -12,7 +12,7 @@ from airflow_pachyderm.datums import read_manifest
 from airflow_pachyderm.datums.manifest import MANIFEST_PATH
 from airflow_pachyderm.jobs.job import JOB_BRANCH_PREFIX, job_id_for
 from airflow_pachyderm.jobs.process import DatumFailedError
-from airflow_pachyderm.lakefs.provenance import Provenance
+from airflow_pachyderm.jobs.provenance import Provenance
 
 # Upper-cases each datum's file into /pfs/out/<name>.upper (sh + tr: fast to start).
 UPPER = ["sh", "-c", 'tr a-z A-Z < "$data" > "/pfs/out/$(basename "$data").upper"']

@@ -19,8 +19,8 @@ from airflow_pachyderm.datums.manifest import (
     write_manifest,
 )
 from airflow_pachyderm.jobs.lineage import LineageError, downstream, upstream
+from airflow_pachyderm.jobs.provenance import InputCommit, Provenance
 from airflow_pachyderm.lakefs.errors import NotFoundError
-from airflow_pachyderm.lakefs.provenance import InputCommit, Provenance
 
 
 def _repo(lakefs, name: str) -> str:

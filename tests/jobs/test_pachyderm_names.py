@@ -13,7 +13,7 @@ import secrets
 from jobkit import make_repo, unique
 
 from airflow_pachyderm.jobs.process import process_batch
-from airflow_pachyderm.lakefs.provenance import Provenance
+from airflow_pachyderm.jobs.provenance import Provenance
 from airflow_pachyderm.runners.docker import DockerRunner
 from airflow_pachyderm.spec.models import PipelineSpec
 

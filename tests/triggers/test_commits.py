@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
+from airflow_pachyderm.jobs.provenance import KEY_JOB, KEY_OUTPUT_BRANCH
 from airflow_pachyderm.lakefs import LakeFSClient, LakeFSConfig
-from airflow_pachyderm.lakefs.provenance import KEY_JOB, KEY_OUTPUT_BRANCH
 from airflow_pachyderm.server.process import LakeFSServerProcess
 from airflow_pachyderm.triggers import (
     LakeFSCommitEventTrigger,
