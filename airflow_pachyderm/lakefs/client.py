@@ -467,14 +467,18 @@ class LakeFSClient:
         )
 
     def log_page(
-        self, repo: str, ref: str, *, after: str = "", amount: int = 50
+        self, repo: str, ref: str, *, after: str = "", amount: int = 50,
+        first_parent: bool = False,
     ) -> tuple[list[lakefs_sdk.Commit], str]:
         """One page of :meth:`log_commits` (a UI's page): the commits and the offset of the
         next page (``""`` on the last page)."""
         api = lakefs_sdk.RefsApi(self.api)
         page = self._call(
             f"{repo}@{ref} log",
-            lambda: api.log_commits(repo, ref, after=after or None, amount=amount),
+            lambda: api.log_commits(
+                repo, ref, after=after or None, amount=amount,
+                first_parent=first_parent or None,
+            ),
             idempotent=True,
         )
         more = page.pagination.has_more and page.results

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException, status
+from fastapi import FastAPI, HTTPException, Request, Response, status
 from fastapi.responses import FileResponse
 
 from airflow_pachyderm.plugins import lineage_view, views_browse, views_rerun
@@ -18,6 +20,17 @@ def create_app() -> FastAPI:
     """All routes need an authenticated Airflow user (each depends on ``CurrentUser``)."""
     app = FastAPI(title="Pachyderm pipelines on lakeFS", docs_url=None, redoc_url=None,
                   openapi_url=None)
+
+    @app.middleware("http")
+    async def server_timing(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        # The plugin's own time per request (benchmarks/ui_pages.py reads it).
+        start = time.perf_counter()
+        response = await call_next(request)
+        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - start) * 1e3:.2f}"
+        return response
+
     app.include_router(views_browse.router)
     app.include_router(lineage_view.router)
     app.include_router(views_rerun.router)

@@ -10,10 +10,10 @@ from urllib.parse import quote, urlencode
 PREFIX = "/pachyderm"
 
 
-def url(path: str, **query: object) -> str:
+def url(route: str, /, **query: object) -> str:
     """A plugin URL; ``None`` query values are left out."""
     items = {k: str(v) for k, v in query.items() if v is not None and v != ""}
-    return PREFIX + path + ("?" + urlencode(items) if items else "")
+    return PREFIX + route + ("?" + urlencode(items) if items else "")
 
 
 def seg(value: str) -> str:

@@ -39,6 +39,13 @@ def layers(nodes: list[Node], edges: list[tuple[str, str, str]]) -> dict[str, in
 
     for node in nodes:
         depth(node.id, frozenset())
+    # A source sits just left of its nearest reader, so that its edges stay short.
+    readers: dict[str, list[str]] = defaultdict(list)
+    for source, target, _ in edges:
+        readers[source].append(target)
+    for node in nodes:
+        if not incoming[node.id] and readers[node.id]:
+            column[node.id] = max(0, min(column[t] for t in readers[node.id]) - 1)
     return column
 
 

@@ -203,7 +203,10 @@ def commits_page(
     writer = writer_of(pipelines, repo)
     client = lakefs_client()
     try:
-        commits, next_offset = client.log_page(repo, ref, after=after, amount=COMMITS_PER_PAGE)
+        # First parents: the branch's own line (a job's merge, not also its job branch).
+        commits, next_offset = client.log_page(
+            repo, ref, after=after, amount=COMMITS_PER_PAGE, first_parent=True
+        )
     except NotFoundError as exc:
         raise common.not_found(exc) from exc
     rows = []
@@ -214,7 +217,7 @@ def commits_page(
         if prov is not None and writer is not None:
             actions.append(link(rerun_href(repo, commit.id), "rerun"))
         rows.append([
-            e(when(commit.creation_date)),
+            f'<span class="nowrap">{e(when(commit.creation_date))}</span>',
             link(commit_href(repo, commit.id), short(commit.id), class_="commit"),
             e(commit.message),
             run_html(prov) if prov else "",

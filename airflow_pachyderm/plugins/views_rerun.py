@@ -44,6 +44,7 @@ BRANCH_PATTERN = re.compile(r"^\w[-\w]*$")
 HISTORY = 100
 REPROCESS = ("changed", "all", "failed", "datums")
 DIFF_PREVIEW_BYTES = 64 * 1024
+INTERNAL_PREFIX = "_pachyderm/"  # the datum manifest: listed, not previewed
 
 
 def rerun_target(user: Any, repo: str, commit: str) -> tuple[Pipeline, Any]:
@@ -94,7 +95,7 @@ def input_select(key: str, repo: str, branch: str, original: str) -> str:
     """A select of the input branch's recent commits; the original one preselected."""
     client = lakefs_client()
     try:
-        history, _ = client.log_page(repo, branch, amount=HISTORY)
+        history, _ = client.log_page(repo, branch, amount=HISTORY, first_parent=True)
     except NotFoundError:
         history = []
     options = [_option(c, c.id == original, " (original)" if c.id == original else "")
@@ -296,7 +297,9 @@ def diff_page(repo: str, user: CurrentUser, left: str, right: str) -> str:
             f'<span class="change {e(change.type)}">{e(change.type)}</span>',
             link(url(f"/repos/{seg(repo)}/blob/{seg(ref)}", path=change.path), change.path),
         ])
-        if change.type == "changed" and len(previews) < 10:
+        if change.type == "changed" and len(previews) < 10 and not change.path.startswith(
+            INTERNAL_PREFIX
+        ):
             previews.append(f"<h3>{e(change.path)}</h3>"
                             + _side_by_side(repo, a.id, b.id, change.path))
     head = definitions({

@@ -194,3 +194,113 @@ def test_lineage_of_a_file_names_its_datum_and_input_files(history: History) -> 
     text = page_text(h, f"/pachyderm/lineage/inference/{h.old_inference}?path={seg(path)}")
     assert "Datum" in text and "input-file" in text
     assert f"training@{h.training_v1[:12]}" in text  # two steps up
+
+
+# -- in a real browser ----------------------------------------------------------------
+
+SCREENSHOTS = ML_DEMO.parents[1] / "docs" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium through its chromedriver (nothing downloaded)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                "--disable-gpu", "--window-size=1440,1000", "--no-first-run"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def test_browse_walk_lineage_and_rerun_in_a_browser(history: History, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    h, driver = history, browser
+    base = h.stack.base_url
+    wait = WebDriverWait(driver, 60)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def shot(name: str) -> None:
+        driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
+
+    # Log in through Airflow's own login form.
+    driver.get(f"{base}/auth/login/")
+    wait.until(ec.presence_of_element_located((By.NAME, "username"))).send_keys("admin")
+    driver.find_element(By.NAME, "password").send_keys("admin-password")
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait.until(lambda d: d.get_cookie("_token") is not None)
+
+    # The plugin inside Airflow's navigation.
+    driver.get(f"{base}/plugin/pachyderm")
+    wait.until(ec.presence_of_element_located((By.TAG_NAME, "iframe")))
+    time.sleep(2)
+    shot("airflow-navigation")
+
+    # Pipelines -> the inference output's commits.
+    driver.get(f"{base}/pachyderm/")
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "svg.graph")))
+    assert "inference" in driver.find_element(By.CSS_SELECTOR, "table.pipelines").text
+    shot("pipelines")
+    driver.find_element(By.LINK_TEXT, "inference@main").click()
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "table.commits")))
+    shot("commits")
+
+    # The old inference's files, one previewed.
+    driver.get(f"{base}/pachyderm/repos/inference/tree/{h.old_inference}")
+    files = wait.until(ec.presence_of_all_elements_located((By.CSS_SELECTOR, "a.file")))
+    shot("files")
+    files[0].click()
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "table.csv, pre.preview")))
+    shot("file-preview")
+
+    # The file's lineage, walked upstream by clicking graph nodes: model, then training.
+    driver.find_element(By.LINK_TEXT, "Lineage of this file").click()
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "table.file-inputs")))
+    shot("lineage")
+    driver.find_element(By.CSS_SELECTOR, f'g.node[data-id="model@{h.old_model}"]').click()
+    wait.until(ec.title_contains(f"model@{h.old_model[:12]}"))
+    driver.find_element(By.CSS_SELECTOR, f'g.node[data-id="training@{h.training_v1}"]').click()
+    wait.until(ec.title_contains(f"training@{h.training_v1[:12]}"))
+    assert "source data" in driver.find_element(By.CSS_SELECTOR, "table.lineage").text
+
+    # Rerun the old inference with the current model into a side branch.
+    driver.get(f"{base}/pachyderm/rerun/inference/{h.old_inference}")
+    model = Select(wait.until(ec.presence_of_element_located((By.NAME, "input_model"))))
+    assert model.first_selected_option.get_attribute("value") == h.old_model
+    model.select_by_value(h.new_model)
+    branch = driver.find_element(By.NAME, "output_branch")
+    branch.clear()
+    branch.send_keys("bad name")
+    wait.until(ec.text_to_be_present_in_element((By.ID, "branch-check"), "letters, digits"))
+    branch.clear()
+    branch.send_keys("rerun-with-current-model")
+    wait.until(ec.text_to_be_present_in_element((By.ID, "branch-check"), "ok"))
+    shot("rerun")
+    driver.find_element(By.ID, "rerun-with").click()
+    wait.until(ec.presence_of_element_located((By.ID, "run-state")))
+    shot("rerun-progress")
+    WebDriverWait(driver, PIPELINES_TIMEOUT).until(ec.url_contains("/pachyderm/diff/"))
+    wait.until(ec.presence_of_element_located((By.ID, "new-commit")))
+    shot("diff")
+
+    new = h.lakefs.resolve_ref("inference", "rerun-with-current-model")
+    assert new[:12] in driver.find_element(By.ID, "new-commit").text
+    pinned = input_commits(h.lakefs, "inference", new)
+    assert pinned["model"] == h.new_model
+    assert pinned["attributes"] == input_commits(h.lakefs, "inference", h.old_inference)[
+        "attributes"]
+    # The relabelled model predicts other species: the predictions changed.
+    assert "changed" in driver.find_element(By.CSS_SELECTOR, "table.diff").text
+    assert driver.find_elements(By.CSS_SELECTOR, ".side-by-side table.csv")

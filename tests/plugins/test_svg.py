@@ -9,13 +9,13 @@ from airflow_pachyderm.plugins.svg import Node, draw, layers
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-def test_layers_put_each_node_right_of_all_its_inputs() -> None:
+def test_layers_put_each_node_right_of_its_inputs_and_sources_next_to_readers() -> None:
     nodes = [Node(n, n) for n in ("training", "code", "model", "attributes", "inference")]
     edges = [("training", "model", "training"), ("code", "model", "code"),
              ("model", "inference", "model"), ("attributes", "inference", "attributes"),
              ("code", "inference", "code")]
     assert layers(nodes, edges) == {
-        "training": 0, "code": 0, "attributes": 0, "model": 1, "inference": 2,
+        "training": 0, "code": 0, "attributes": 1, "model": 1, "inference": 2,
     }
 
 
