@@ -114,6 +114,7 @@ def main() -> None:
         grow(client, args.commits)
         predictions = next(o.path for o in client.list_objects("inference", "main")
                            if o.path.endswith(".csv"))
+        (Path(tmp) / "specs").mkdir()
         files = write_dag_files(Path(tmp) / "home" / "dags", Path(tmp) / "specs")
         connection = {"conn_type": "lakefs", "host": server.endpoint,
                       "login": server.access_key_id, "password": server.secret_access_key}

@@ -332,9 +332,8 @@ def tree_page(
                 e(f"{item.size_bytes:,}" if item.size_bytes is not None else ""),
                 link(url(f"/repos/{seg(repo)}/raw/{seg(ref)}", path=item.path), "download"),
             ])
-    pager = (link(tree_href(repo, ref, prefix) + f"&after={seg(entries[-1].path)}"
-                  if prefix else url(f"/repos/{seg(repo)}/tree/{seg(ref)}",
-                                     after=entries[-1].path), "More ->")
+    pager = (link(url(f"/repos/{seg(repo)}/tree/{seg(ref)}", path=prefix or None,
+                      after=entries[-1].path), "More ->")
              if more else "")
     body = table(["Name", "Bytes", ""], rows, "files") + f'<p class="pager">{pager}</p>'
     label = ref if len(ref) < 40 else short(ref)

@@ -176,6 +176,16 @@ def rerun_conf(pipeline: Pipeline, body: RerunRequest, inputs: dict[str, str]) -
     return conf
 
 
+def self_url(request: Request) -> str:
+    """This api-server as reached from inside: the socket that took the request (a proxy
+    in front may know another name)."""
+    server = request.scope.get("server")
+    if server and server[1]:
+        host = server[0] if ":" not in server[0] else f"[{server[0]}]"
+        return f"{request.url.scheme}://{host}:{server[1]}"
+    return f"{request.url.scheme}://{request.url.netloc}"
+
+
 @router.post("/api/rerun")
 async def rerun(body: RerunRequest, request: Request, user: CurrentUser) -> dict:
     """Trigger the pipeline's DAG through Airflow's REST API with the caller's own token."""
@@ -202,7 +212,7 @@ async def rerun(body: RerunRequest, request: Request, user: CurrentUser) -> dict
     inputs = {**known, **body.inputs}
     payload = {"logical_date": None, "conf": rerun_conf(pipeline, body, inputs),
                "note": f"Rerun of {body.repo}@{short(found.id)} into {body.output_branch}"}
-    base = f"{request.url.scheme}://{request.url.netloc}"
+    base = self_url(request)
     async with httpx.AsyncClient(timeout=30) as http:
         answer = await http.post(
             f"{base}/api/v2/dags/{seg(pipeline.dag_id)}/dagRuns", json=payload,

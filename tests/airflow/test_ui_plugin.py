@@ -242,11 +242,16 @@ def test_browse_walk_lineage_and_rerun_in_a_browser(history: History, browser: A
     driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     wait.until(lambda d: d.get_cookie("_token") is not None)
 
-    # The plugin inside Airflow's navigation.
-    driver.get(f"{base}/plugin/pachyderm")
-    wait.until(ec.presence_of_element_located((By.TAG_NAME, "iframe")))
-    time.sleep(2)
-    shot("airflow-navigation")
+    # The plugin inside Airflow: its navigation entry, and a tab on each pipeline DAG.
+    for route, heading, name in (
+        ("/plugin/pachyderm", "Pipelines", "airflow-navigation"),
+        ("/dags/inference/plugin/pachyderm-dag", "Pipeline inference", "airflow-dag-tab"),
+    ):
+        driver.get(base + route)
+        wait.until(ec.frame_to_be_available_and_switch_to_it((By.TAG_NAME, "iframe")))
+        wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), heading))
+        driver.switch_to.default_content()
+        shot(name)
 
     # Pipelines -> the inference output's commits.
     driver.get(f"{base}/pachyderm/")
