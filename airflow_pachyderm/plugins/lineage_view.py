@@ -8,13 +8,12 @@ from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import HTMLResponse
 
 from airflow_pachyderm.jobs.lineage import LineageError, downstream, upstream
-from airflow_pachyderm.lakefs.client import LakeFSClient
 from airflow_pachyderm.lakefs.errors import NotFoundError
 from airflow_pachyderm.plugins import common
 from airflow_pachyderm.plugins.common import check_repo, commit_href, lineage_href, tree_href
 from airflow_pachyderm.plugins.html import definitions, e, link, page, seg, short, table, url, when
 from airflow_pachyderm.plugins.lakefs_access import lakefs_client
-from airflow_pachyderm.plugins.pipelines import Pipeline, load_pipelines
+from airflow_pachyderm.plugins.pipelines import Pipeline
 from airflow_pachyderm.plugins.security import CurrentUser
 from airflow_pachyderm.plugins.svg import Node, draw
 
@@ -24,14 +23,6 @@ MAX_DEPTH = 10
 
 def output_repos(pipelines: list[Pipeline]) -> list[str]:
     return sorted({p.output_repo for p in pipelines if p.output_repo})
-
-
-def downstream_lineage(
-    client: LakeFSClient, repo: str, ref: str, depth: int | None = 1
-) -> dict[str, Any]:
-    """``downstream`` limited to the repositories pipelines write (bounded scan)."""
-    return downstream(client, repo, ref, depth=depth,
-                      repos=output_repos(load_pipelines())).to_dict()
 
 
 def _node_label(node: dict[str, Any]) -> tuple[str, str]:

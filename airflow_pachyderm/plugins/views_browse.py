@@ -240,11 +240,16 @@ def commits_page(
                 crumbs=[("Repositories", url("/repos")), (repo, ""), ("commits", "")])
 
 
-def downstream_runs(repo: str, commit: str, depth: int = 1) -> list[Any]:
-    """Commits of pipelines that read this commit (direct readers, bounded)."""
-    from airflow_pachyderm.plugins.lineage_view import downstream_lineage
+def downstream_runs(pipelines: list[Pipeline], repo: str, commit: str) -> list[Any]:
+    """Output commits of the pipelines that read this commit directly: only their output
+    repositories are scanned, back to the commit's date."""
+    from airflow_pachyderm.jobs.lineage import downstream
 
-    lineage = downstream_lineage(lakefs_client(), repo, commit, depth=depth)
+    readers = sorted({p.output_repo for p in pipelines
+                      if p.output_repo and any(i.repo == repo for i in p.inputs)})
+    if not readers:
+        return []
+    lineage = downstream(lakefs_client(), repo, commit, depth=1, repos=readers).to_dict()
     root = lineage["root"]
     return [n for n in lineage["nodes"]
             if (n["repo"], n["commit"]) != (root["repo"], root["commit"])]
@@ -273,7 +278,7 @@ def commit_page(repo: str, commit: str, user: CurrentUser) -> str:
             "Image": f"<code>{e(prov.image)}</code> {e(prov.image_id[:19])}",
             "Datums": datums_html(prov), "Output branch": e(prov.output_branch),
         }
-    readers = downstream_runs(repo, found.id)
+    readers = downstream_runs(pipelines, repo, found.id)
     used = "<br>".join(
         link(commit_href(n["repo"], n["commit"]), f"{n['repo']}@{short(n['commit'])}")
         + (" " + run_html_from(n) if n.get("pipeline") else "")
