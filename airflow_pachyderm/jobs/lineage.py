@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Literal
 
 from airflow_pachyderm.datums.manifest import MANIFEST_PATH, ManifestInput, iter_manifest
+from airflow_pachyderm.errors import LineageError
 from airflow_pachyderm.jobs.storage import read_with
 from airflow_pachyderm.lakefs.client import LakeFSClient
 from airflow_pachyderm.lakefs.errors import NotFoundError
@@ -29,10 +30,6 @@ CommitKey = tuple[str, str]  # (repo, commit id)
 # Commit dates have one-second resolution and clocks of writers may differ slightly: a
 # downstream scan keeps reading this far past the start commit's date.
 _DATE_SLACK_SECONDS = 5
-
-
-class LineageError(LookupError):
-    """A lineage question names something that has no lineage (e.g. a path no datum wrote)."""
 
 
 @dataclass(frozen=True)

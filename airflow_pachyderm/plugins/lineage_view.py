@@ -7,7 +7,8 @@ from typing import Any, Literal
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import HTMLResponse
 
-from airflow_pachyderm.jobs.lineage import LineageError, downstream, upstream
+from airflow_pachyderm.errors import LineageError
+from airflow_pachyderm.jobs.lineage import downstream, upstream
 from airflow_pachyderm.lakefs.errors import NotFoundError
 from airflow_pachyderm.plugins import common
 from airflow_pachyderm.plugins.common import check_repo, commit_href, lineage_href, tree_href
