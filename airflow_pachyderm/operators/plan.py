@@ -92,9 +92,10 @@ class PlanOperator(PipelineOperator):
             image_id, digest = image_identity(self.spec.transform.image)
             self.log.info("image %s is %s%s", self.spec.transform.image, image_id,
                           f" ({digest})" if digest else "")
-            _, batches = plan_job_run(
+            record, batches = plan_job_run(
                 self.client(), self.spec, request, image_id=image_id, log_line=self.log_line
             )
+            self._planned = record
         except JobUnchangedError as exc:
             raise AirflowSkipException(str(exc)) from exc
         except InputMissingError as exc:
@@ -104,3 +105,18 @@ class PlanOperator(PipelineOperator):
                 raise AirflowSkipException(f"{exc}; waiting for it") from exc
             raise AirflowFailException(str(exc)) from exc
         return [batch.to_xcom() for batch in batches]
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: the pinned input commits in, the output branch out (planned datum
+        counts, no output commit yet). Called by the OpenLineage listener after execute."""
+        from airflow_pachyderm.operators.openlineage import job_datasets, operator_lineage
+
+        record = getattr(self, "_planned", None)
+        if record is None:
+            return operator_lineage([], [])
+        inputs, outputs = job_datasets(
+            self.client().config.base_url, self.spec, record.inputs, job=record.job_id,
+            spec_hash=record.spec_hash, output_branch=record.output_branch,
+            base_commit=record.base_commit, datums=record.counts,
+        )
+        return operator_lineage(inputs, outputs)
