@@ -16,6 +16,8 @@ need_apt=()
   || docker info >/dev/null 2>&1 || need_apt+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || need_apt+=(debootstrap)
 command -v make >/dev/null 2>&1 || need_apt+=(make)
+# The UI plugin's browser tests drive Debian's headless Chromium.
+command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium chromium-driver)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]} from apt"
   as_root apt-get update -qq

@@ -58,6 +58,24 @@ class Commits(Transport):
             amount,
         )
 
+    def log_page(
+        self, repo: str, ref: str, *, after: str = "", amount: int = 50,
+        first_parent: bool = False,
+    ) -> tuple[list[lakefs_sdk.Commit], str]:
+        """One page of :meth:`log_commits` (a UI's page): the commits and the offset of the
+        next page (``""`` on the last page)."""
+        api = lakefs_sdk.RefsApi(self.api)
+        page = self._call(
+            f"{repo}@{ref} log",
+            lambda: api.log_commits(
+                repo, ref, after=after or None, amount=amount,
+                first_parent=first_parent or None,
+            ),
+            idempotent=True,
+        )
+        more = page.pagination.has_more and page.results
+        return list(page.results), (page.pagination.next_offset if more else "")
+
     def diff(
         self, repo: str, left_ref: str, right_ref: str, *, prefix: str = "",
         two_dot: bool = False,

@@ -39,7 +39,10 @@ HEALTH_KEYS = {
     "triggerer": "triggerer",
 }
 JWT_SECRET = "airflow-pachyderm-component-tests"
-# The simple auth manager hands out tokens here without credentials when all are admins.
+# The simple auth manager's users (name -> role; "" is a user with no role at all, who may
+# log in but read nothing) and their passwords.
+USERS = {"admin": "admin", "viewer": "viewer", "outsider": ""}
+PASSWORDS = {name: f"{name}-password" for name in USERS}
 TOKEN_PATH = "/auth/token"
 
 
@@ -60,9 +63,11 @@ class AirflowStack:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.extra_env = dict(extra_env or {})
-        self._access_token: str | None = None
+        self._tokens: dict[str, str] = {}
+        self.passwords_file = home / "passwords.json"
         self._processes: dict[str, subprocess.Popen[bytes]] = {}
         self.dags_folder.mkdir(parents=True, exist_ok=True)
+        self.passwords_file.write_text(json.dumps(PASSWORDS))
 
     # -- environment and lifecycle --------------------------------------------------------
 
@@ -83,11 +88,15 @@ class AirflowStack:
                 "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
                 "AIRFLOW__CORE__PARALLELISM": "4",
                 "AIRFLOW__API_AUTH__JWT_SECRET": JWT_SECRET,
-                # REST calls without a login: every request is an admin's.
+                # Real users: REST calls log in (see access_token).
                 "AIRFLOW__CORE__AUTH_MANAGER": (
                     "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
                 ),
-                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(
+                    f"{name}:{role}" for name, role in USERS.items()
+                ),
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.passwords_file),
                 "AIRFLOW__API__HOST": "127.0.0.1",
                 "AIRFLOW__API__PORT": str(self.port),
                 "AIRFLOW__API__BASE_URL": self.base_url,
@@ -226,12 +235,12 @@ class AirflowStack:
         """Run an ``airflow`` command given ``-o json`` and decode its JSON output."""
         return json_from_output(self.cli(*args, "-o", "json", ok_codes=ok_codes))
 
-    def access_token(self) -> str:
-        """A JWT of the all-admins user. Airflow 3.1's api-server wants one on every call;
-        3.2+ also take calls without (the simple auth manager's all-admins middleware)."""
-        if self._access_token is None:
-            self._access_token = self.api("GET", TOKEN_PATH, expect=201)["access_token"]
-        return self._access_token
+    def access_token(self, user: str = "admin") -> str:
+        """A JWT of ``user`` (one of USERS), from logging in with its password."""
+        if user not in self._tokens:
+            body = {"username": user, "password": PASSWORDS[user]}
+            self._tokens[user] = self.api("POST", TOKEN_PATH, body, expect=201)["access_token"]
+        return self._tokens[user]
 
     def api(
         self,

@@ -1,0 +1,40 @@
+"""A rerun sends exactly the trigger Params every pipeline DAG declares (CONTRACTS #1)."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from airflow_pachyderm.plugins.pipelines import Pipeline
+from airflow_pachyderm.plugins.views_rerun import RerunRequest, rerun_conf
+
+PARAMS = frozenset({"input_model", "input_attributes", "output_branch", "reprocess", "datums"})
+
+
+def request(**fields: str) -> RerunRequest:
+    return RerunRequest(repo="inference", commit="c" * 64, output_branch="side", **fields)
+
+
+def test_one_param_per_input_plus_branch_and_mode() -> None:
+    pipeline = Pipeline(dag_id="inference", name="inference", param_names=PARAMS)
+    conf = rerun_conf(pipeline, request(), {"model": "m" * 64, "attributes": "a" * 64})
+    assert conf == {"input_model": "m" * 64, "input_attributes": "a" * 64,
+                    "output_branch": "side", "reprocess": "changed"}
+
+
+def test_datum_ids_go_with_the_datums_mode() -> None:
+    pipeline = Pipeline(dag_id="inference", name="inference", param_names=PARAMS)
+    conf = rerun_conf(pipeline, request(reprocess="datums", datums="3a1f,9bc2"), {})
+    assert conf["reprocess"] == "datums" and conf["datums"] == "3a1f,9bc2"
+
+
+def test_dags_with_the_older_json_param_get_it_too() -> None:
+    older = Pipeline(dag_id="inference", name="inference",
+                     param_names=frozenset({"input_commits", "output_branch", "reprocess"}))
+    conf = rerun_conf(older, request(reprocess="datums", datums="3a1f"), {"model": "m"})
+    assert conf["input_commits"] == {"model": "m"} and conf["reprocess"] == "3a1f"
+
+
+def test_an_unknown_reprocess_mode_is_refused() -> None:
+    with pytest.raises(ValidationError):
+        request(reprocess="everything")
