@@ -7,8 +7,8 @@ from typing import Any
 
 from fastapi import HTTPException, status
 
+from airflow_pachyderm.jobs.provenance import Provenance
 from airflow_pachyderm.lakefs.errors import NotFoundError
-from airflow_pachyderm.lakefs.provenance import Provenance
 from airflow_pachyderm.plugins.html import airflow_run_href, e, link, seg, short, url
 from airflow_pachyderm.plugins.pipelines import Pipeline, dags_touching, load_pipelines
 from airflow_pachyderm.plugins.security import can_read_dag, require_any_dag
