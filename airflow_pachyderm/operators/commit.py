@@ -10,7 +10,9 @@ from airflow.sdk import Asset
 from airflow_pachyderm.compat import AirflowFailException, AirflowSkipException
 from airflow_pachyderm.jobs.commit import commit_job
 from airflow_pachyderm.jobs.job import JobStateMissingError, job_id_for
+from airflow_pachyderm.links import OUTPUT_LINKS, commits_url, files_url, lineage_url
 from airflow_pachyderm.operators._common import PipelineOperator
+from airflow_pachyderm.operators.plan import inputs_text
 
 
 class CommitOperator(PipelineOperator):
@@ -20,7 +22,8 @@ class CommitOperator(PipelineOperator):
     at the output commit).
 
     Safe to retry at any point: a retry finishes what an interrupted attempt started and
-    never makes a second output commit.
+    never makes a second output commit. Its extra links open the output commit, its files
+    and its lineage; the XCom ``summary`` names the output commit and the input commits.
 
     :param pipeline_spec: the pipeline spec as a dict.
     :param lakefs_conn_id: Airflow connection of type ``lakefs``.
@@ -28,6 +31,12 @@ class CommitOperator(PipelineOperator):
     :raises AirflowFailException: the job has no plan and no output commit (clear the whole
         run), or the output branch moved while the job ran.
     """
+
+    operator_extra_links = OUTPUT_LINKS
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.pachyderm_links: dict[str, str] = {}
 
     def execute(self, context: Any) -> str:
         from airflow_pachyderm.jobs.commit import OutputBranchMovedError
@@ -44,6 +53,17 @@ class CommitOperator(PipelineOperator):
             )
         except (JobStateMissingError, OutputBranchMovedError) as exc:
             raise AirflowFailException(str(exc)) from exc
+        self.pachyderm_links.update(
+            output_commit=commits_url(result.repo, result.commit),
+            job_files=files_url(result.repo, result.commit),
+            lineage=lineage_url(result.repo, result.commit),
+        )
+        summary = (
+            f"{result.repo}@{result.commit} on branch {result.branch} from "
+            f"{inputs_text(result.provenance.inputs)}"
+        )
+        self.log.info("%s", summary)
+        context["ti"].xcom_push(key="summary", value=summary)
         return result.commit
 
 

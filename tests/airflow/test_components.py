@@ -64,11 +64,13 @@ def test_dag_processor_builds_pipeline_dags_and_reports_spec_errors(
         "lakefs://code/main",
     }
     params = details["params"]
-    assert set(params) == {"input_commits", "output_branch", "reprocess"}
+    assert set(params) == {
+        "input_attributes", "input_model", "input_code", "output_branch", "reprocess", "datums"
+    }
     for name, param in params.items():
         assert param["description"], f"param {name} has no description"
-    assert set(params["input_commits"]["schema"]["properties"]) == {"attributes", "model", "code"}
-    assert params["input_commits"]["value"] == {}
+    assert params["input_model"]["value"] == ""
+    assert params["reprocess"]["schema"]["enum"] == ["changed", "all", "failed", "datums"]
     assert params["output_branch"]["value"] == "main"
     assert params["reprocess"]["value"] == "changed"
 

@@ -386,8 +386,7 @@ def test_failed_side_branch_run_leaves_no_result_branch(live: Live) -> None:
         "/api/v2/dags/inference/dagRuns",
         {
             "logical_date": None,
-            "conf": {"input_commits": {"attributes": "bad-data"},
-                     "output_branch": "try-bad-data"},
+            "conf": {"input_attributes": "bad-data", "output_branch": "try-bad-data"},
         },
     )
     finished = wait_finished(live.stack, "inference", run["dag_run_id"])
