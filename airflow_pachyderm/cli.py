@@ -22,6 +22,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "schema": ("airflow_pachyderm.spec.cli_schema", "print the JSON Schema of a pipeline spec"),
     "datums": ("airflow_pachyderm.jobs.cli_datums", "list the datums a job would see"),
     "run": ("airflow_pachyderm.jobs.cli_run", "run pipelines once, in-process, through their DAGs"),
+    "up": (
+        "airflow_pachyderm.local.up",
+        "start lakeFS and a local Airflow with the pipelines' DAGs; Ctrl-C stops them",
+    ),
 }
 
 
