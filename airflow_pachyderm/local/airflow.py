@@ -82,6 +82,19 @@ def ensure_passwords(path: Path, usernames: Iterable[str]) -> dict[str, str]:
     return passwords
 
 
+def lakefs_connection_env(
+    endpoint: str, access_key_id: str, secret_access_key: str, conn_id: str = "lakefs_default"
+) -> dict[str, str]:
+    """The environment variable defining Airflow connection ``conn_id`` to a lakeFS server."""
+    connection = {
+        "conn_type": "lakefs",
+        "host": endpoint,
+        "login": access_key_id,
+        "password": secret_access_key,
+    }
+    return {f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(connection)}
+
+
 class AirflowStack:
     """One isolated Airflow deployment made of real processes.
 
@@ -109,7 +122,8 @@ class AirflowStack:
         self.extra_env = dict(extra_env or {})
         self.users = dict(users)
         self.passwords_file = home / PASSWORDS_FILE
-        self._jwt_secret = secrets.token_urlsafe(32)
+        # Signs the API's tokens; every component (and any added worker) needs the same one.
+        self.jwt_secret = secrets.token_urlsafe(32)
         self._access_tokens: dict[str, str] = {}
         self._processes: dict[str, subprocess.Popen[bytes]] = {}
         self.dags_folder.mkdir(parents=True, exist_ok=True)
@@ -142,7 +156,7 @@ class AirflowStack:
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home / 'airflow.db'}",
                 "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
                 "AIRFLOW__CORE__PARALLELISM": "4",
-                "AIRFLOW__API_AUTH__JWT_SECRET": self._jwt_secret,
+                "AIRFLOW__API_AUTH__JWT_SECRET": self.jwt_secret,
                 # Real logins: users with roles, passwords in a file only we can read.
                 "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH_MANAGER,
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",

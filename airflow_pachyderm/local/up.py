@@ -82,7 +82,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _serve(home: Path, specs: Path, args: argparse.Namespace, stopping: list[int]) -> int:
     from airflow_pachyderm.jobs.cli_run import DAG_FILE_TEMPLATE
-    from airflow_pachyderm.local.airflow import AirflowStack, ComponentError
+    from airflow_pachyderm.local.airflow import (
+        AirflowStack,
+        ComponentError,
+        lakefs_connection_env,
+    )
     from airflow_pachyderm.server.process import LakeFSServerProcess
 
     access_key, secret_key = _lakefs_credentials(home / "lakefs-credentials.json")
@@ -95,16 +99,12 @@ def _serve(home: Path, specs: Path, args: argparse.Namespace, stopping: list[int
     try:
         _say(f"starting the lakeFS server (data: {server.data_dir}) ...")
         server.start()
-        connection = {
-            "conn_type": "lakefs",
-            "host": server.endpoint,
-            "login": server.access_key_id,
-            "password": server.secret_access_key,
-        }
         stack = AirflowStack(
             home / "airflow",
             extra_env={
-                "AIRFLOW_CONN_LAKEFS_DEFAULT": json.dumps(connection),
+                **lakefs_connection_env(
+                    server.endpoint, server.access_key_id, server.secret_access_key
+                ),
                 # Pachyderm's pipelines run as soon as they exist: so do these DAGs.
                 "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
             },
