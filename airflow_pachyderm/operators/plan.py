@@ -9,14 +9,17 @@ from airflow_pachyderm.compat import AirflowFailException, AirflowSkipException
 from airflow_pachyderm.jobs.plan import (
     INPUT_PARAM_PREFIX,
     InputMissingError,
-    JobInputError,
     JobRequest,
     JobUnchangedError,
     parse_reprocess,
     plan_job_run,
 )
 from airflow_pachyderm.links import commits_url, input_links
-from airflow_pachyderm.operators._common import PipelineOperator, airflow_run_url
+from airflow_pachyderm.operators._common import (
+    PipelineOperator,
+    airflow_run_url,
+    fail_permanent_errors,
+)
 from airflow_pachyderm.runners.docker import image_identity
 
 
@@ -79,7 +82,9 @@ class PlanOperator(PipelineOperator):
     :raises AirflowSkipException: an asset-triggered run whose inputs are exactly those of the
         output branch's last job (e.g. a watcher reporting a head already computed), or one
         of whose inputs has no branch yet (its first commit triggers a run in turn).
-    :raises AirflowFailException: a param names a missing input, ref or datum (no retry).
+    :raises AirflowFailException: a param names a missing input, ref or datum, or another
+        error a retry cannot fix (no retry).
+    :raises LakeFSError: lakeFS failed (the task's retries apply).
     """
 
     def __init__(self, *, input_names: list[str] | None = None, **kwargs: Any) -> None:
@@ -90,6 +95,7 @@ class PlanOperator(PipelineOperator):
         self.operator_extra_links = input_links(input_names)
         self.pachyderm_links: dict[str, str] = {}
 
+    @fail_permanent_errors
     def execute(self, context: Any) -> list[dict[str, Any]]:
         params = context.get("params") or {}
         dag_run = context["dag_run"]
@@ -113,7 +119,7 @@ class PlanOperator(PipelineOperator):
             self.log.info("image %s is %s%s", self.spec.transform.image, image_id,
                           f" ({digest})" if digest else "")
             record, batches = plan_job_run(
-                self.hook(), self.spec, request, image_id=image_id, log_line=self.log_line
+                self.client(), self.spec, request, image_id=image_id, log_line=self.log_line
             )
         except JobUnchangedError as exc:
             raise AirflowSkipException(str(exc)) from exc
@@ -122,8 +128,6 @@ class PlanOperator(PipelineOperator):
                 # One input changed, another has no data yet (an upstream pipeline that has
                 # not committed): its first commit will start a run in turn.
                 raise AirflowSkipException(f"{exc}; waiting for it") from exc
-            raise AirflowFailException(str(exc)) from exc
-        except JobInputError as exc:
             raise AirflowFailException(str(exc)) from exc
         for item in record.inputs:
             self.pachyderm_links[f"input_{item.name}"] = commits_url(item.repo, item.commit)
