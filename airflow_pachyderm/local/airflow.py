@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from airflow_pachyderm.errors import PachydermError
 from airflow_pachyderm.server.process import free_port
 
 T = TypeVar("T")
@@ -52,8 +53,13 @@ DEFAULT_USERS: dict[str, str] = {"admin": "admin", "viewer": "viewer"}
 PASSWORDS_FILE = "passwords.json"
 
 
-class ComponentError(AssertionError):
-    """An Airflow component died, timed out or answered unexpectedly (with its logs)."""
+class ComponentError(PachydermError, AssertionError):
+    """An Airflow component died, timed out or answered unexpectedly (with its logs).
+
+    Also an ``AssertionError``: in tests it reads as the failed expectation it is.
+    """
+
+    retryable = False
 
 
 def ensure_passwords(path: Path, usernames: Iterable[str]) -> dict[str, str]:
