@@ -14,6 +14,7 @@
     │   ├── OutputBranchMovedError          the output branch moved while the job ran
     │   └── EgressError (ValueError)        an egress target cannot be written
     ├── RunnerError (RuntimeError)          the container runtime refused or failed
+    ├── CommandError (ValueError)           a command-line verb was asked the impossible
     └── LakeFSError                         a lakeFS call failed (HTTP status subclasses in
                                             :mod:`airflow_pachyderm.lakefs.errors`)
 
@@ -183,6 +184,16 @@ class OutputError(RunnerError):
 
 class CacheError(RunnerError):
     """A cache key or entry of the local input cache is unusable."""
+
+
+# -- the command line --------------------------------------------------------------------------
+
+
+class CommandError(PachydermError, ValueError):
+    """A command-line verb cannot do what it was asked (bad argument, missing file or path);
+    the command prints the message as one line and exits 1."""
+
+    retryable = False
 
 
 # -- lakeFS ----------------------------------------------------------------------------------

@@ -1,22 +1,24 @@
 """The demo: train, persist and infer as two versioned pipelines, on the embedded server.
 
 Run it with ``make demo`` (which sets up Docker, the images and the virtualenv first).
-It starts the embedded lakeFS-compatible server, ingests the iris data and the model code,
-and runs the pipelines of ``dags_examples/ml/pipelines.yaml`` through their Airflow DAGs
-with ``airflow-pachyderm run``, showing along the way:
+It starts the embedded lakeFS-compatible server, ingests the iris data and the model code
+with ``airflow-pachyderm put``, and runs the pipelines of ``dags_examples/ml/pipelines.yaml``
+through their Airflow DAGs with ``airflow-pachyderm run``; every step is a command a data
+scientist types (printed with its real output):
 
-1. training then inference, with provenance from a prediction back to its data and code;
+1. training then inference, and the ``lineage`` of a prediction back to its data and code;
 2. a new attributes file: only that datum is processed;
-3. new training data: the model is retrained and every prediction is recomputed;
-4. the new data turns out bad: the commit is reverted and everything is recomputed;
-5. history recomputed: inference on the first attributes commit, into a side branch.
+3. new training data (``wait`` watches the pipelines land): the model is retrained and
+   every prediction is recomputed;
+4. the new data turns out bad: ``revert`` (naming the pipelines that recompute), ``diff``;
+5. history recomputed: ``rerun`` inference on the first attributes commit, into a side branch.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -24,15 +26,13 @@ import time
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 
-from airflow_pachyderm.datums import read_manifest
-from airflow_pachyderm.datums.manifest import MANIFEST_PATH
 from airflow_pachyderm.lakefs import LakeFSClient, LakeFSConfig
 from airflow_pachyderm.lakefs.provenance import Provenance
 from airflow_pachyderm.server.process import LakeFSServerProcess
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent  # commands run from the repository's root, with paths relative to it
 ML = HERE / "ml"
 SPEC = ML / "pipelines.yaml"
 FEATURES = "sepal_length,sepal_width,petal_length,petal_width"
@@ -59,8 +59,7 @@ class Demo:
         """``airflow-pachyderm run`` with this server; returns pipeline -> output commit."""
         self.runs += 1
         log = self.logs / f"run-{self.runs:02d}.log"
-        env = {**os.environ, **self.server.env(),
-               "AIRFLOW_PACHYDERM_RUN_HOME": str(self.workdir / "airflow")}
+        env = self.env()
         started = time.monotonic()
         with log.open("w") as fh:
             result = subprocess.run(
@@ -79,8 +78,33 @@ class Demo:
         console.print(f"  [dim]({time.monotonic() - started:.1f} s; Airflow log: {log})[/]")
         return commits
 
+    def env(self) -> dict[str, str]:
+        return {**os.environ, **self.server.env(),
+                "AIRFLOW_PACHYDERM_RUN_HOME": str(self.workdir / "airflow")}
+
+    def cli(self, *args: str, show: bool = True) -> str:
+        """Run ``airflow-pachyderm ARGS`` as a user would, print the command and its output."""
+        console.print(f"[bold]$ airflow-pachyderm {shlex.join(args)}[/]", markup=True,
+                      soft_wrap=True)
+        result = subprocess.run([sys.executable, "-m", "airflow_pachyderm", *args],
+                                env=self.env(), capture_output=True, text=True, cwd=ROOT)
+        if result.returncode != 0:
+            console.print(f"[red]failed:[/] {result.stderr[-3000:]}")
+            raise SystemExit(1)
+        if show:
+            console.print(result.stdout.rstrip(), markup=False, highlight=False, soft_wrap=True)
+        return result.stdout
+
     def stop(self) -> None:
         self.server.stop()
+
+
+def rel(path: Path) -> str:
+    """``path`` as typed from the repository's root (absolute when outside it)."""
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
 def heading(text: str) -> None:
@@ -96,29 +120,6 @@ def datum_counts(lakefs: LakeFSClient, repo: str, commit: str) -> str:
     assert prov is not None
     d = prov.datums
     return f"{d['processed']} processed, {d['skipped']} skipped, {d['deleted']} deleted"
-
-
-def show_lineage(lakefs: LakeFSClient, repo: str, ref: str, path: str) -> None:
-    """Walk from one output file back to the exact data, model and code."""
-    table = Table(title=f"lineage of {repo}/{path}", show_header=True)
-    table.add_column("step")
-    table.add_column("what")
-    commit = lakefs.get_commit(repo, ref)
-    manifest = read_manifest(io.BytesIO(lakefs.read_bytes(repo, commit.id, MANIFEST_PATH)))
-    entry = manifest.datum_for_output(path)
-    prov = Provenance.from_metadata(commit.metadata)
-    assert prov is not None
-    table.add_row("output commit", f"{repo}@{commit.id[:12]} (job {prov.job[:12]})")
-    table.add_row("datum", entry.datum_id[:16])
-    for item in entry.inputs:
-        table.add_row(f"input {item.input_name}", f"{item.repo}@{item.commit[:12]}: /{item.path}")
-    model = prov.input("model")
-    model_prov = Provenance.from_metadata(lakefs.get_commit("model", model.commit).metadata)
-    assert model_prov is not None
-    for item in model_prov.inputs:
-        table.add_row(f"model's input {item.name}", f"{item.repo}@{item.commit[:12]}")
-    table.add_row("image", f"{prov.image} ({prov.image_id[:19]})")
-    console.print(table)
 
 
 def main() -> int:
@@ -140,56 +141,66 @@ def main() -> int:
         extra_training = [r for i, r in enumerate(data) if not i % 5]
 
         heading("1. ingest data and code, train, infer")
-        for repo in ("training", "attributes", "code"):
-            lakefs.create_repository(repo, exist_ok=True)
-        lakefs.upload("training", "main", "iris.csv",
-                      ("\n".join([header, *first_training]) + "\n").encode())
-        lakefs.commit("training", "main", "iris measurements", metadata={"source": "iris.csv"})
-        for name in ("train.py", "infer.py"):
-            lakefs.upload("code", "main", name, ML / "code" / name)
-        lakefs.commit("code", "main", "training and inference code")
+        inbox = workdir / "inbox"
+        (inbox / "attributes").mkdir(parents=True, exist_ok=True)
+        (inbox / "iris.csv").write_text("\n".join([header, *first_training]) + "\n")
         for i in range(3):
-            lakefs.upload("attributes", "main", f"batch-{i:02d}.csv",
-                          attributes_csv(data[i * 40:i * 40 + 8]))
-        first_attributes = lakefs.commit("attributes", "main", "three batches to classify").id
+            (inbox / "attributes" / f"batch-{i:02d}.csv").write_bytes(
+                attributes_csv(data[i * 40:i * 40 + 8]))
+        for repo in ("training", "attributes", "code"):
+            demo.cli("repo", "create", repo)
+        demo.cli("put", rel(inbox / "iris.csv"), "training@main:", "-m", "iris measurements")
+        demo.cli("put", "-r", rel(ML / "code"), "code@main:", "-m", "training and inference code")
+        demo.cli("put", "-r", rel(inbox / "attributes"), "attributes@main:", "-m",
+                 "three batches to classify")
+        first_attributes = lakefs.resolve_ref("attributes", "main")
         first = demo.run()
         console.print(f"  model: {datum_counts(lakefs, 'model', first['model'])}; "
                       f"inference: {datum_counts(lakefs, 'inference', first['inference'])}")
-        console.print(lakefs.read_bytes("inference", "main", "batch-00.csv").decode()[:400])
-        show_lineage(lakefs, "inference", "main", "batch-01.csv")
+        demo.cli("get", "inference@main:batch-00.csv", "-o", "-")
+        demo.cli("log", "model@main", "-n", "1")
+        demo.cli("lineage", "inference@main:batch-01.csv")
         first_model = lakefs.stat("model", "main", "model.pkl").checksum
 
         heading("2. a new attributes file: only its datum is processed")
-        lakefs.upload("attributes", "main", "batch-03.csv", attributes_csv(data[130:140]))
-        lakefs.commit("attributes", "main", "one more batch")
+        (inbox / "batch-03.csv").write_bytes(attributes_csv(data[130:140]))
+        demo.cli("put", rel(inbox / "batch-03.csv"), "attributes@main:", "-m", "one more batch")
         second = demo.run("--pipeline", "inference")
         console.print(f"  inference: {datum_counts(lakefs, 'inference', second['inference'])}")
 
         heading("3. new training data: retrain, and every prediction is recomputed")
-        lakefs.upload("training", "main", "more-iris.csv",
-                      ("\n".join([header, *extra_training]) + "\n").encode())
-        new_data = lakefs.commit("training", "main", "more measurements").id
+        (inbox / "more-iris.csv").write_text("\n".join([header, *extra_training]) + "\n")
+        demo.cli("put", rel(inbox / "more-iris.csv"), "training@main:", "-m",
+                 "more measurements")
+        new_data = lakefs.resolve_ref("training", "main")
+        # `wait` watches for the outputs of that commit while the pipelines run.
+        watcher = subprocess.Popen(
+            [sys.executable, "-m", "airflow_pachyderm", "wait", f"training@{new_data}",
+             "--specs", rel(ML)], env=demo.env(), stdout=subprocess.PIPE, text=True, cwd=ROOT)
         third = demo.run()
+        console.print(f"[bold]$ airflow-pachyderm wait training@{new_data[:12]} "
+                      f"--specs {rel(ML)}[/]", soft_wrap=True)
+        console.print(watcher.communicate(timeout=300)[0].rstrip(), markup=False,
+                      highlight=False, soft_wrap=True)
         console.print(f"  model: {datum_counts(lakefs, 'model', third['model'])}; "
                       f"inference: {datum_counts(lakefs, 'inference', third['inference'])}")
-        console.print("  metrics: " + lakefs.read_bytes("model", "main", "metrics.json")
-                      .decode().replace("\n", " "))
 
         heading("4. the new data was bad: revert it in lakeFS, recompute downstream")
-        lakefs.revert("training", "main", new_data, message="revert: bad measurements")
+        demo.cli("revert", "training@main", new_data[:12], "-m", "revert: bad measurements",
+                 "--specs", rel(ML))
         fourth = demo.run()
         reverted_model = lakefs.stat("model", "main", "model.pkl").checksum
         console.print(f"  model: {datum_counts(lakefs, 'model', fourth['model'])}; "
                       f"inference: {datum_counts(lakefs, 'inference', fourth['inference'])}")
         same = "identical to" if reverted_model == first_model else "different from"
         console.print(f"  model.pkl after the revert is [bold]{same}[/] the first model")
+        demo.cli("diff", f"model@{third['model'][:12]}", fourth["model"][:12], ":metrics.json")
 
         heading("5. recompute history: first attributes commit, current model, side branch")
-        demo.run("--pipeline", "inference", "--input", f"attributes={first_attributes}",
-                 "--output-branch", "replay-first-batch")
-        replay = sorted(o.path for o in lakefs.list_objects("inference", "replay-first-batch")
-                        if not o.path.startswith("_pachyderm/"))
-        console.print(f"  replay-first-batch holds {replay}; main is untouched")
+        demo.cli("rerun", "inference", "--specs", rel(ML), "--input",
+                 f"attributes={first_attributes[:12]}", "--output-branch", "replay-first-batch")
+        demo.cli("ls", "inference@replay-first-batch")
+        console.print("  main is untouched")
         console.rule("[bold green]demo finished")
         console.print(f"data, Airflow home and logs: {workdir}")
         console.print(

@@ -59,14 +59,17 @@ class Commits(Transport):
         )
 
     def diff(
-        self, repo: str, left_ref: str, right_ref: str, *, prefix: str = ""
+        self, repo: str, left_ref: str, right_ref: str, *, prefix: str = "",
+        two_dot: bool = False,
     ) -> Iterator[lakefs_sdk.Diff]:
-        """Changes from ``left_ref`` to ``right_ref`` (what merging right into left adds)."""
+        """Changes from ``left_ref`` to ``right_ref`` (what merging right into left adds);
+        with ``two_dot`` the plain difference of the two trees, whatever their ancestry."""
         api = lakefs_sdk.RefsApi(self.api)
         return self._paginate(
             f"{repo} diff {left_ref}...{right_ref}",
             lambda after, n: api.diff_refs(
-                repo, left_ref, right_ref, after=after, amount=n, prefix=prefix or None
+                repo, left_ref, right_ref, after=after, amount=n, prefix=prefix or None,
+                type="two_dot" if two_dot else None,
             ),
             None,
         )

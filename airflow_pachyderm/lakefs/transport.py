@@ -131,6 +131,10 @@ class Transport:
                 )
                 # Retries are decided here, per call, knowing whether the call is idempotent.
                 sdk_config.retries = urllib3.Retry(total=0, connect=0, read=0, redirect=2)
+                # Parallel transfers (the CLI's put/get) keep their connections alive.
+                sdk_config.connection_pool_maxsize = max(
+                    sdk_config.connection_pool_maxsize or 0, 32
+                )
                 self._api = lakefs_sdk.ApiClient(sdk_config)
             return self._api
 

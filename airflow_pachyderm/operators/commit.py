@@ -56,6 +56,7 @@ class CommitOperator(PipelineOperator):
         except DatumFailedError as exc:
             # Failed datums are the process tasks' to retry, not the commit's.
             raise AirflowFailException(str(exc)) from exc
+        self._committed = result
         self.pachyderm_links.update(
             output_commit=commits_url(result.repo, result.commit),
             job_files=files_url(result.repo, result.commit),
@@ -68,6 +69,22 @@ class CommitOperator(PipelineOperator):
         self.log.info("%s", summary)
         context["ti"].xcom_push(key="summary", value=summary)
         return result.commit
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: the input commits in, the output commit out, with datum counts and
+        the spec hash. Called by the OpenLineage listener after execute."""
+        from airflow_pachyderm.operators.openlineage import job_datasets, operator_lineage
+
+        result = getattr(self, "_committed", None)
+        if result is None:
+            return operator_lineage([], [])
+        prov = result.provenance
+        inputs, outputs = job_datasets(
+            self.client().config.base_url, self.spec, prov.inputs, job=prov.job,
+            spec_hash=prov.spec_hash, output_branch=result.branch,
+            output_commit=result.commit, base_commit=prov.base_commit, datums=prov.datums,
+        )
+        return operator_lineage(inputs, outputs)
 
 
 class PublishOperator(PipelineOperator):

@@ -121,6 +121,7 @@ class PlanOperator(PipelineOperator):
             record, batches = plan_job_run(
                 self.client(), self.spec, request, image_id=image_id, log_line=self.log_line
             )
+            self._planned = record
         except JobUnchangedError as exc:
             raise AirflowSkipException(str(exc)) from exc
         except InputMissingError as exc:
@@ -138,6 +139,21 @@ class PlanOperator(PipelineOperator):
         )
         context["ti"].xcom_push(key="summary", value=summary)
         return [batch.to_xcom() for batch in batches]
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: the pinned input commits in, the output branch out (planned datum
+        counts, no output commit yet). Called by the OpenLineage listener after execute."""
+        from airflow_pachyderm.operators.openlineage import job_datasets, operator_lineage
+
+        record = getattr(self, "_planned", None)
+        if record is None:
+            return operator_lineage([], [])
+        inputs, outputs = job_datasets(
+            self.client().config.base_url, self.spec, record.inputs, job=record.job_id,
+            spec_hash=record.spec_hash, output_branch=record.output_branch,
+            base_commit=record.base_commit, datums=record.counts,
+        )
+        return operator_lineage(inputs, outputs)
 
 
 def inputs_text(inputs: Any) -> str:
