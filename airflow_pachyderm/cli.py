@@ -42,6 +42,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
              "wait until every pipeline downstream of a commit has committed its output"),
     "rerun": ("airflow_pachyderm.cli_data.rerun",
               "run a pipeline again on chosen input commits (through Airflow when configured)"),
+    "up": (
+        "airflow_pachyderm.local.up",
+        "start lakeFS and a local Airflow with the pipelines' DAGs; Ctrl-C stops them",
+    ),
 }
 
 

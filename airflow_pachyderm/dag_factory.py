@@ -31,6 +31,7 @@ from airflow_pachyderm.compat import (
     DeltaTriggerTimetable,
     MultipleCronTriggerTimetable,
 )
+from airflow_pachyderm.jobs.plan import INPUT_PARAM_PREFIX, REPROCESS_MODES
 from airflow_pachyderm.lakefs.names import branch_uri
 from airflow_pachyderm.spec.checking import load_graph
 from airflow_pachyderm.spec.cron import every_seconds
@@ -41,7 +42,11 @@ log = logging.getLogger(__name__)
 ASSET_GROUP = "lakefs"
 # Cron-scheduled pipelines start from here; with catchup=False no past run is created.
 START_DATE = datetime(2024, 1, 1, tzinfo=timezone.utc)
-REPROCESS_CHOICES = ["changed", "all", "failed"]
+# A lakeFS ref: a branch, tag or commit id (or prefix), optionally with ~N / ^N ancestry.
+REF_PATTERN = r"^(\w[-\w.]*([~^][0-9]*)*)?$"
+BATCH_LABEL_TEMPLATE = "{{ (task.batch or {}).get('label') or '' }}"
+BRANCH_PATTERN = r"^\w[-\w]*$"
+DATUM_IDS_PATTERN = r"^\s*([0-9a-fA-F]{4,64}\s*(,\s*[0-9a-fA-F]{4,64}\s*)*)?$"
 
 
 def input_asset(
@@ -162,12 +167,18 @@ def build_dag(
         process_options["pool"] = settings.pool
     with dag:
         plan = PlanOperator(
-            task_id="plan", pipeline_spec=pipeline_spec, lakefs_conn_id=lakefs_conn_id
+            task_id="plan",
+            pipeline_spec=pipeline_spec,
+            lakefs_conn_id=lakefs_conn_id,
+            input_names=[spec.input_key(p) for p in spec.pfs_inputs()]
+            + [cron.name for cron in spec.cron_inputs()],
         )
         process = ProcessBatchOperator.partial(
             task_id="process",
             pipeline_spec=pipeline_spec,
             lakefs_conn_id=lakefs_conn_id,
+            # Each mapped task shows its batch: "3: images/cat.png +24 (25 datums)".
+            map_index_template=BATCH_LABEL_TEMPLATE,
             **process_options,
         ).expand(batch=plan.output)
         commit = CommitOperator(
@@ -241,39 +252,55 @@ def _timetable(spec: PipelineSpec) -> Any:
 
 
 def params_for(spec: PipelineSpec) -> dict[str, Param]:
-    """Run parameters shown in the trigger form: pin inputs, pick the output, reprocess."""
-    names = {spec.input_key(pfs): f"{pfs.lakefs_repo}@{pfs.branch}" for pfs in spec.pfs_inputs()}
-    return {
-        "input_commits": Param(
-            {},
-            type="object",
-            properties={
-                name: {"type": "string", "description": f"ref to read from {source}"}
-                for name, source in names.items()
-            },
-            additionalProperties=False,
-            description="Input name -> lakeFS ref (commit id, tag, or a ref like 'main~1') "
-            'to read instead of the branch head, e.g. {"model": "<commit id>"}. '
-            f"Inputs: {', '.join(f'{n} ({s})' for n, s in names.items()) or 'none'}. "
-            "{} reads the head of every input branch.",
-        ),
-        "output_branch": Param(
-            spec.output_branch,
-            type="string",
-            pattern=r"^\w[-\w]*$",
-            description=f"Branch of output repo '{spec.output_repo}' that receives the "
-            "commit. Use a side branch (e.g. 'rerun-old-model') to recompute history "
-            "without touching the main results.",
-        ),
-        "reprocess": Param(
-            "changed",
-            type="string",
-            examples=REPROCESS_CHOICES,
-            description="Which datums to process: 'changed' (new or changed since the last "
-            "output commit), 'all', 'failed' (those errCmd recovered last time), or a "
-            "comma-separated list of datum ids.",
-        ),
-    }
+    """Run parameters shown in the trigger form: one ref per input, the output branch, and
+    what to reprocess. Plain strings and an enum, so the form edits them as text fields and
+    a select; their patterns refuse a malformed value when the run is triggered."""
+    params: dict[str, Param] = {}
+    for pfs in spec.pfs_inputs():
+        key = spec.input_key(pfs)
+        params[f"{INPUT_PARAM_PREFIX}{key}"] = Param(
+            "",
+            type=["string", "null"],
+            pattern=REF_PATTERN,
+            title=f"input {key}: ref of {pfs.lakefs_repo}",
+            description=f"Which commit of input '{key}' (repo '{pfs.lakefs_repo}', branch "
+            f"'{pfs.branch}') to read: a commit id or unique prefix, a tag, or a ref like "
+            f"'{pfs.branch}~1'. Empty: the commit that triggered the run, else the head of "
+            f"'{pfs.branch}'.",
+        )
+    params["output_branch"] = Param(
+        spec.output_branch,
+        type="string",
+        pattern=BRANCH_PATTERN,
+        title="output branch",
+        description=f"Branch of output repo '{spec.output_repo}' that receives the commit "
+        "(letters, digits, '_' and '-'). Use a side branch (e.g. 'rerun-old-model') to "
+        "recompute history without touching the main results.",
+    )
+    params["reprocess"] = Param(
+        "changed",
+        type="string",
+        enum=list(REPROCESS_MODES),
+        values_display={
+            "changed": "changed: new or changed datums",
+            "all": "all: every datum",
+            "failed": "failed: changed ones and those that failed last time",
+            "datums": "datums: changed ones and the datums listed below",
+        },
+        title="reprocess",
+        description="Which datums to process: 'changed' (new or changed since the last output "
+        "commit), 'all', 'failed' (also those errCmd recovered last time), or 'datums' (also "
+        "the ids in the datums field).",
+    )
+    params["datums"] = Param(
+        "",
+        type=["string", "null"],
+        pattern=DATUM_IDS_PATTERN,
+        title="datums",
+        description="With reprocess 'datums': comma-separated datum ids or unique prefixes "
+        "(at least 4 hex characters, as the logs and `airflow-pachyderm datums` print).",
+    )
+    return params
 
 
 def doc_md(spec: PipelineSpec) -> str:

@@ -68,12 +68,13 @@ with DAG(
     tags=["bench", "pachyderm"],
     default_args={{"owner": "bench", "retries": 0}},
     params={{
-        "input_commits": Param({{}}, type="object", properties={properties!r},
-                               additionalProperties=False, description="input -> ref"),
+        **{{name: Param("", type=["string", "null"], pattern=r"^(\\w[-\\w.]*([~^][0-9]*)*)?$",
+                       description="ref") for name in {inputs!r}}},
         "output_branch": Param("main", type="string", pattern=r"^\\w[-\\w]*$",
                                description="output branch"),
-        "reprocess": Param("changed", type="string", examples=["changed", "all", "failed"],
-                           description="which datums"),
+        "reprocess": Param("changed", type="string",
+                           enum=["changed", "all", "failed", "datums"], description="which datums"),
+        "datums": Param("", type=["string", "null"], description="datum ids"),
     }},
     doc_md={doc!r},
 ) as dag_{var}:
@@ -138,9 +139,7 @@ def write_handwritten(folder: Path) -> None:
                 description=spec.description,
                 in1=f"lakefs://{first.repo}/{first.branch}",
                 in2=f"lakefs://{second.repo}/{second.branch}",
-                properties={
-                    pfs.name: {"type": "string", "description": "ref"} for pfs in spec.pfs_inputs()
-                },
+                inputs=[f"input_{pfs.name}" for pfs in spec.pfs_inputs()],
                 doc=doc_md(spec),
                 alias=f"pachyderm-output:{spec.name}",
             )

@@ -287,7 +287,7 @@ def scenario_incremental_lakefs(count: int) -> None:
     def run_job(client: LakeFSClient, run_id: str) -> tuple[float, float, JobCommit]:
         """Plan, process and commit one job; return plan time, job time and the commit."""
         started = time.perf_counter()
-        request = JobRequest(dag_id=spec.dag_id, run_id=run_id, input_commits={})
+        request = JobRequest(dag_id=spec.dag_id, run_id=run_id, input_refs={})
         _, batches = plan_job_run(client, spec, request)
         planned = time.perf_counter()
         for batch in batches:

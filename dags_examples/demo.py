@@ -203,6 +203,11 @@ def main() -> int:
         console.print("  main is untouched")
         console.rule("[bold green]demo finished")
         console.print(f"data, Airflow home and logs: {workdir}")
+        console.print(
+            "To browse these pipelines and their commits in the Airflow UI, run "
+            f"[bold].venv/bin/airflow-pachyderm up --lakefs-data {workdir / 'lakefs'}[/] "
+            "(it prints the address and a login; Ctrl-C stops it)."
+        )
         return 0
     finally:
         demo.stop()

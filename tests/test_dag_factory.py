@@ -120,19 +120,53 @@ def test_cron_and_data_combined(tmp_path: Path) -> None:
 
 def test_params_with_defaults_and_descriptions(dags: dict) -> None:
     params = dags["inference"].params
-    assert params.dump() == {"input_commits": {}, "output_branch": "main", "reprocess": "changed"}
-    for name in ("input_commits", "output_branch", "reprocess"):
-        assert params.get_param(name).description
-    assert set(params.get_param("input_commits").schema["properties"]) == {
-        "attributes", "model", "code"
+    assert params.dump() == {
+        "input_attributes": "", "input_model": "", "input_code": "",
+        "output_branch": "main", "reprocess": "changed", "datums": "",
     }
-    assert params.get_param("reprocess").schema["examples"] == ["changed", "all", "failed"]
+    for name in params:
+        assert params.get_param(name).description
+    # Each input's field names its repo and branch.
+    assert "'model'" in params.get_param("input_model").description
+    assert "branch 'main'" in params.get_param("input_model").description
+    assert params.get_param("reprocess").schema["enum"] == ["changed", "all", "failed", "datums"]
     params.validate()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("input_model", "main~1"),
+        ("input_model", "0f3a9c2e41b7"),
+        ("input_model", "v1.2"),
+        ("input_model", "main^"),
+        ("input_model", None),
+        ("output_branch", "rerun-old-model"),
+        ("reprocess", "datums"),
+        ("datums", "0f3a9c2e41b7, 9b1d0000"),
+        ("datums", ""),
+    ],
+)
+def test_params_accept(dags: dict, name: str, value: object) -> None:
+    assert dags["inference"].params.get_param(name).resolve(value) == value
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("input_model", "main~1 "),
+        ("input_model", '{"model": "main~1"}'),
+        ("output_branch", "not a branch"),
+        ("output_branch", ""),
+        ("reprocess", "sometimes"),
+        ("reprocess", "0f3a9c2e41b7"),
+        ("datums", "0f3"),
+        ("datums", "xyz1234"),
+    ],
+)
+def test_params_refuse(dags: dict, name: str, value: object) -> None:
     with pytest.raises(ParamValidationError):
-        params.get_param("output_branch").resolve("not a branch")
-    with pytest.raises(ParamValidationError):
-        params.get_param("input_commits").resolve({"unknown_input": "main~1"})
-    assert params.get_param("input_commits").resolve({"model": "main~1"}) == {"model": "main~1"}
+        dags["inference"].params.get_param(name).resolve(value)
 
 
 def test_dag_attributes(dags: dict) -> None:

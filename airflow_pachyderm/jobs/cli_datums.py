@@ -22,7 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--output-branch", help="compare with this output branch's manifest")
     parser.add_argument(
-        "--reprocess", default="changed", help="changed (default), all, failed, or datum ids"
+        "--reprocess", default="changed",
+        help="changed (default), all, failed, or datum ids or unique prefixes",
     )
     parser.add_argument("--json", action="store_true", help="print a JSON array")
     parser.add_argument("--lakefs-conn-id", default="lakefs_default")
@@ -72,7 +73,7 @@ def _list_datums(args: argparse.Namespace, spec, out) -> int:
     try:
         request = JobRequest(
             dag_id=spec.dag_id, run_id="datums-dry-run",
-            input_commits=parse_input_pins(args.input),
+            input_refs=parse_input_pins(args.input),
             reprocess=parse_reprocess(args.reprocess),
         )
         inputs = resolve_inputs(client, spec, request, write_ticks=False)

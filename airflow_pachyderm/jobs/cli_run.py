@@ -40,7 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-branch", help="write the output commit to this branch")
     parser.add_argument(
         "--reprocess", default="changed",
-        help="changed (default), all, failed, or comma-separated datum ids",
+        help="changed (default), all, failed, or comma-separated datum ids or unique "
+        "prefixes (4+ hex characters)",
     )
     parser.add_argument("--lakefs-conn-id", default="lakefs_default")
     parser.add_argument(
@@ -160,6 +161,21 @@ def _input_names(spec) -> set[str]:
     return {spec.input_key(p) for p in spec.pfs_inputs()} | {c.name for c in spec.cron_inputs()}
 
 
+def run_conf(spec, pins: dict[str, str], reprocess) -> dict[str, str]:
+    """The DAG run's params (dag_factory.params_for) for input pins and a reprocess mode."""
+    from airflow_pachyderm.jobs.plan import INPUT_PARAM_PREFIX
+
+    conf = {
+        f"{INPUT_PARAM_PREFIX}{name}": ref
+        for name, ref in pins.items() if name in _input_names(spec)
+    }
+    if isinstance(reprocess, str):
+        conf["reprocess"] = reprocess
+    else:
+        conf.update(reprocess="datums", datums=",".join(sorted(reprocess)))
+    return conf
+
+
 def _run_dags(selected, pins, output_branch, reprocess, conn_id) -> tuple[int, list[str]]:
     from airflow_pachyderm.compat import dag_bag
     from airflow_pachyderm.jobs.job import job_id_for
@@ -176,10 +192,7 @@ def _run_dags(selected, pins, output_branch, reprocess, conn_id) -> tuple[int, l
     results: list[str] = []
     for spec in selected:
         dag = bag.get_dag(spec.dag_id)
-        conf = {
-            "input_commits": {k: v for k, v in pins.items() if k in _input_names(spec)},
-            "reprocess": reprocess if isinstance(reprocess, str) else ",".join(sorted(reprocess)),
-        }
+        conf = run_conf(spec, pins, reprocess)
         if output_branch:
             conf["output_branch"] = output_branch
         print(f"running pipeline {spec.name} (DAG {spec.dag_id}) ...", file=sys.stderr)

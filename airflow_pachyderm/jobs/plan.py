@@ -21,7 +21,13 @@ from airflow_pachyderm.datums import (
     write_manifest,
 )
 from airflow_pachyderm.datums.manifest import ManifestEntry
-from airflow_pachyderm.datums.plan import JobPlan, ReprocessMode, stream_plan
+from airflow_pachyderm.datums.model import Datum
+from airflow_pachyderm.datums.plan import JobPlan, PlannedDatum, ReprocessMode, stream_plan
+from airflow_pachyderm.datums.selection import (
+    DatumSelection,
+    DatumSelectionError,
+    parse_datum_ids,
+)
 from airflow_pachyderm.errors import InputMissingError, JobInputError, JobUnchangedError
 from airflow_pachyderm.jobs.convert import cron_repo, datum_salt, input_tree
 from airflow_pachyderm.jobs.job import (
@@ -54,17 +60,17 @@ DEAD_JOB_AGE_S = 7 * 24 * 3600
 class JobRequest:
     """What a run asks for: its identity and the run's parameters.
 
-    :param input_commits: input name -> ref (branch, tag, commit id, ``main~1``);
-        inputs not named read their branch head.
+    :param input_refs: input name -> ref (branch, tag, commit id or unique prefix,
+        ``main~1``): the run's ``input_<name>`` params; inputs not named read their branch.
     :param output_branch: branch receiving the output commit (default: the spec's).
-    :param reprocess: ``changed``, ``all``, ``failed``, or datum ids.
+    :param reprocess: ``changed``, ``all``, ``failed``, or datum ids or unique prefixes.
     :param tick: time of a cron tick (the run's logical date).
     :param scheduled: the run was started by its time schedule: cron inputs get a new
         tick; other runs (new data, manual) read the latest tick.
     :param event_commits: ``lakefs://<repo>/<branch>`` -> commit id, from the asset events
         that triggered the run: those inputs read exactly that commit.
     :param pinned_at: the run's own time (Airflow's ``run_after``): inputs that are neither
-        named in ``input_commits`` nor in ``event_commits`` read the newest commit of their
+        named in ``input_refs`` nor in ``event_commits`` read the newest commit of their
         branch made at or before it, so every retry or clear of the run reads the same ones.
     :param skip_unchanged: do nothing when the output branch already holds the result of
         another job for exactly these input commits (asset-triggered runs).
@@ -72,7 +78,7 @@ class JobRequest:
 
     dag_id: str
     run_id: str
-    input_commits: Mapping[str, str]
+    input_refs: Mapping[str, str]
     output_branch: str | None = None
     reprocess: ReprocessMode = "changed"
     tick: datetime | None = None
@@ -87,29 +93,47 @@ class JobRequest:
         return job_id_for(self.dag_id, self.run_id)
 
 
-def parse_reprocess(value: object) -> ReprocessMode:
-    """The ``reprocess`` param: a mode, a comma-separated string of datum ids, or a list."""
-    if value is None or value == "":
-        return "changed"
-    if isinstance(value, str):
-        if value in ("changed", "all", "failed"):
-            return value
-        ids = [item.strip() for item in value.split(",") if item.strip()]
-    elif isinstance(value, (list, tuple, set)):
-        ids = [str(item).strip() for item in value]
-    else:
-        raise JobInputError(f"reprocess: expected a mode or datum ids, got {value!r}")
-    bad = [item for item in ids if not _is_hex(item)]
-    if bad:
-        raise JobInputError(
-            f"reprocess: {bad[0]!r} is neither 'changed', 'all', 'failed' nor a datum id "
-            "(64 hex characters, as `airflow-pachyderm datums` prints)"
-        )
-    return set(ids)
+REPROCESS_MODES = ("changed", "all", "failed", "datums")
+# A run's param naming the ref of one input: ``input_<input name>``.
+INPUT_PARAM_PREFIX = "input_"
 
 
-def _is_hex(text: str) -> bool:
-    return len(text) == 64 and all(c in "0123456789abcdef" for c in text)
+def parse_reprocess(mode: object, datums: object = "") -> ReprocessMode:
+    """The ``reprocess`` and ``datums`` params as a reprocess mode.
+
+    :param mode: ``changed`` (default), ``all``, ``failed``, or ``datums`` (process the
+        datums of ``datums`` on top of the changed ones). For the command line, a
+        comma-separated string (or list) of datum ids stands for ``datums`` with those.
+    :param datums: comma-separated datum ids or unique prefixes (4+ hex characters).
+    :return: a mode name, or the set of ids and prefixes (resolved by the plan).
+    :raises JobInputError: an unknown mode, a malformed id, ids without mode ``datums``
+        or mode ``datums`` without ids.
+    """
+    try:
+        ids = parse_datum_ids(datums if isinstance(datums, (str, list, tuple, set)) else "")
+        if mode is None or mode == "":
+            mode = "changed"
+        if isinstance(mode, str) and mode in REPROCESS_MODES:
+            if mode != "datums" and ids:
+                raise JobInputError(
+                    f"datums is set but reprocess is {mode!r}: choose reprocess 'datums' to "
+                    "process those datums, or clear datums"
+                )
+            if mode == "datums" and not ids:
+                raise JobInputError(
+                    "reprocess is 'datums' but datums is empty: give datum ids or prefixes "
+                    "(comma-separated)"
+                )
+            return ids if mode == "datums" else mode
+        if isinstance(mode, (str, list, tuple, set)) and not ids:
+            return parse_datum_ids(mode)
+    except DatumSelectionError as exc:
+        if isinstance(mode, str) and mode not in REPROCESS_MODES and "," not in mode:
+            raise JobInputError(
+                f"reprocess: {mode!r} is none of {', '.join(REPROCESS_MODES)} nor a datum id"
+            ) from exc
+        raise JobInputError(str(exc)) from exc
+    raise JobInputError(f"reprocess: expected one of {', '.join(REPROCESS_MODES)}, got {mode!r}")
 
 
 def resolve_inputs(
@@ -121,16 +145,16 @@ def resolve_inputs(
     dry runs (``write_ticks`` false), read its latest tick.
     """
     names = [spec.input_key(p) for p in spec.pfs_inputs()] + [c.name for c in spec.cron_inputs()]
-    unknown = sorted(set(request.input_commits) - set(names))
+    unknown = sorted(set(request.input_refs) - set(names))
     if unknown:
         raise JobInputError(
-            f"input_commits names {unknown[0]!r}, which is not an input of pipeline "
+            f"input_{unknown[0]}: {unknown[0]!r} is not an input of pipeline "
             f"{spec.name!r} (inputs: {', '.join(names)})"
         )
     pinned: list[InputCommit] = []
     for pfs in spec.pfs_inputs():
         key, repo = spec.input_key(pfs), pfs.lakefs_repo
-        pin = request.input_commits.get(key, "")
+        pin = request.input_refs.get(key, "")
         event = request.event_commits.get(branch_uri(repo, pfs.branch), "")
         if pin:
             commit = _resolve(client, key, repo, pin)
@@ -141,7 +165,7 @@ def resolve_inputs(
         pinned.append(InputCommit(key, repo, commit, "" if pin else pfs.branch, pin))
     for cron in spec.cron_inputs():
         repo = cron_repo(spec.output_repo, cron.name)
-        pin = request.input_commits.get(cron.name, "")
+        pin = request.input_refs.get(cron.name, "")
         new_tick = write_ticks and not pin and (
             request.scheduled or not client.repository_exists(repo)
         )
@@ -229,17 +253,16 @@ def plan_datums(
     reprocess: ReprocessMode,
     image_id: str = "",
 ) -> JobPlan:
-    """Build the job's datums and compare them with the manifest of ``base_commit``."""
+    """Build the job's datums and compare them with the manifest of ``base_commit``.
+
+    :raises JobInputError: a datum id prefix in ``reprocess`` names no datum, or several.
+    """
     previous = (
         read_previous_manifest(client, spec.output_repo, base_commit) if base_commit else None
     )
-    tree = input_tree(spec, {item.name: item.commit for item in inputs})
-    return plan_job(
-        iter_datums(tree, lakefs_lister(client)),
-        previous,
-        salt=datum_salt(spec, image_id),
-        reprocess="all" if spec.reprocess_spec == "every_job" else reprocess,
-    )
+    with _selected(spec, reprocess, previous, _job_datums(client, spec, inputs)) as chosen:
+        datums, mode = chosen
+        return plan_job(datums, previous, salt=datum_salt(spec, image_id), reprocess=mode)
 
 
 def plan_datums_streaming(
@@ -255,30 +278,62 @@ def plan_datums_streaming(
     ``skeleton`` (the next manifest without this job's outputs) instead of the plan, and the
     previous manifest is held compactly. Memory grows with the datums to process, not with
     the datums skipped.
+
+    :raises JobInputError: a datum id prefix in ``reprocess`` names no datum, or several.
     """
     previous = (
         read_previous_manifest(client, spec.output_repo, base_commit, compact=True)
         if base_commit
         else None
     )
-    tree = input_tree(spec, {item.name: item.commit for item in inputs})
     plan = JobPlan()
-    skipped = stream_plan(
-        iter_datums(tree, lakefs_lister(client)),
-        previous,
-        plan,
-        salt=datum_salt(spec, image_id),
-        reprocess="all" if spec.reprocess_spec == "every_job" else reprocess,
-    )
+    with _selected(spec, reprocess, previous, _job_datums(client, spec, inputs)) as chosen:
+        datums, mode = chosen
+        skipped = stream_plan(datums, previous, plan, salt=datum_salt(spec, image_id),
+                              reprocess=mode)
 
-    def entries() -> Iterator[ManifestEntry]:
-        for planned in skipped:
-            yield planned.entry()
-        for planned in plan.to_process:
-            yield planned.entry(outputs=())
+        def entries() -> Iterator[ManifestEntry]:
+            for planned in skipped:
+                yield planned.entry()
+            for planned in plan.to_process:
+                yield planned.entry(outputs=())
 
-    write_manifest(skeleton, entries())
+        write_manifest(skeleton, entries())
     return plan
+
+
+def _job_datums(
+    client: LakeFSClient, spec: PipelineSpec, inputs: tuple[InputCommit, ...]
+) -> Iterator[Datum]:
+    tree = input_tree(spec, {item.name: item.commit for item in inputs})
+    return iter_datums(tree, lakefs_lister(client))
+
+
+@contextlib.contextmanager
+def _selected(
+    spec: PipelineSpec,
+    reprocess: ReprocessMode,
+    previous: Mapping[str, object] | None,
+    datums: Iterator[Datum],
+) -> Iterator[tuple[Iterator[Datum], ReprocessMode]]:
+    """The job's datums and the reprocess mode to plan them with.
+
+    Datum ids or unique prefixes resolve against the previous manifest (the only datums
+    forcing changes anything for) and the job's own datums (to refuse a prefix naming none
+    or several) as these stream past: the check runs when the block has read them all.
+    """
+    if spec.reprocess_spec == "every_job":
+        reprocess = "all"
+    if isinstance(reprocess, str):
+        yield datums, reprocess
+        return
+    selection = DatumSelection(reprocess)
+    try:
+        forced = selection.known(previous)
+        yield selection.watch(datums), forced
+        selection.check()
+    except DatumSelectionError as exc:
+        raise JobInputError(str(exc)) from exc
 
 
 def plan_job_run(
@@ -386,10 +441,22 @@ def _write_job_state(
         f"{counts['skipped']} skipped, {counts['deleted']} deleted"
     )
     refs = [
-        BatchRef(job_id, repo, staging, state, batch.index, len(batch.datum_ids))
+        BatchRef(job_id, repo, staging, state, batch.index, len(batch.datum_ids),
+                 batch_label(batch.index, [by_id[i] for i in batch.datum_ids[:1]],
+                             len(batch.datum_ids)))
         for batch in batches
     ]
     return record, refs
+
+
+def batch_label(index: int, first: list[PlannedDatum], datums: int, width: int = 48) -> str:
+    """``3: images/cat.png +24 (25 datums)``: the label of a batch's mapped task."""
+    path = first[0].datum.files[0].path if first and first[0].datum.files else ""
+    if len(path) > width:
+        path = "..." + path[-(width - 3):]
+    more = f" +{datums - 1}" if datums > 1 else ""
+    noun = "datum" if datums == 1 else "datums"
+    return f"{index}: {path or '(no files)'}{more} ({datums} {noun})"
 
 
 def _source(item: InputCommit, request: JobRequest) -> str:

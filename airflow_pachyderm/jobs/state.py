@@ -93,6 +93,8 @@ class BatchRef:
     state_branch: str
     index: int
     datums: int
+    # What the UI labels the mapped task with: the batch's first file and its size.
+    label: str = ""
 
     def to_xcom(self) -> dict[str, Any]:
         return asdict(self)

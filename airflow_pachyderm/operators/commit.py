@@ -11,7 +11,9 @@ from airflow_pachyderm.compat import AirflowFailException, AirflowSkipException
 from airflow_pachyderm.errors import DatumFailedError
 from airflow_pachyderm.jobs.commit import commit_job
 from airflow_pachyderm.jobs.job import job_id_for
+from airflow_pachyderm.links import OUTPUT_LINKS, commits_url, files_url, lineage_url
 from airflow_pachyderm.operators._common import PipelineOperator, fail_permanent_errors
+from airflow_pachyderm.operators.plan import inputs_text
 
 
 class CommitOperator(PipelineOperator):
@@ -21,7 +23,8 @@ class CommitOperator(PipelineOperator):
     at the output commit).
 
     Safe to retry at any point: a retry finishes what an interrupted attempt started and
-    never makes a second output commit.
+    never makes a second output commit. Its extra links open the output commit, its files
+    and its lineage; the XCom ``summary`` names the output commit and the input commits.
 
     :param pipeline_spec: the pipeline spec as a dict.
     :param lakefs_conn_id: Airflow connection of type ``lakefs``.
@@ -31,6 +34,12 @@ class CommitOperator(PipelineOperator):
         branch moved while the job ran.
     :raises LakeFSError: lakeFS failed (the task's retries apply).
     """
+
+    operator_extra_links = OUTPUT_LINKS
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.pachyderm_links: dict[str, str] = {}
 
     @fail_permanent_errors
     def execute(self, context: Any) -> str:
@@ -48,6 +57,17 @@ class CommitOperator(PipelineOperator):
             # Failed datums are the process tasks' to retry, not the commit's.
             raise AirflowFailException(str(exc)) from exc
         self._committed = result
+        self.pachyderm_links.update(
+            output_commit=commits_url(result.repo, result.commit),
+            job_files=files_url(result.repo, result.commit),
+            lineage=lineage_url(result.repo, result.commit),
+        )
+        summary = (
+            f"{result.repo}@{result.commit} on branch {result.branch} from "
+            f"{inputs_text(result.provenance.inputs)}"
+        )
+        self.log.info("%s", summary)
+        context["ti"].xcom_push(key="summary", value=summary)
         return result.commit
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:

@@ -7,12 +7,14 @@ from typing import Any
 
 from airflow_pachyderm.compat import AirflowFailException, AirflowSkipException
 from airflow_pachyderm.jobs.plan import (
+    INPUT_PARAM_PREFIX,
     InputMissingError,
     JobRequest,
     JobUnchangedError,
     parse_reprocess,
     plan_job_run,
 )
+from airflow_pachyderm.links import commits_url, input_links
 from airflow_pachyderm.operators._common import (
     PipelineOperator,
     airflow_run_url,
@@ -46,20 +48,36 @@ def event_commits(context: Mapping[str, Any]) -> dict[str, str]:
     return {uri: commit for uri, (_, commit) in found.items()}
 
 
+def input_refs(params: Mapping[str, Any]) -> dict[str, str]:
+    """Input name -> ref from the run's ``input_<name>`` params (empty ones left out)."""
+    return {
+        name[len(INPUT_PARAM_PREFIX):]: str(value).strip()
+        for name, value in params.items()
+        if name.startswith(INPUT_PARAM_PREFIX) and value not in (None, "")
+        and str(value).strip()
+    }
+
+
 class PlanOperator(PipelineOperator):
     """
     Plan a job of a pipeline: pin every input to a lakeFS commit, build the datums, compare
     them with the previous output commit's manifest, and stage the work on a branch of the
     output repository named after the job.
 
-    Inputs are pinned once per DAG run: a ref named in the run's ``input_commits`` param,
-    else the commit of the asset event that triggered the run, else the newest commit of the
+    Inputs are pinned once per DAG run: the ref of the run's ``input_<name>`` param, else
+    the commit of the asset event that triggered the run, else the newest commit of the
     input branch made at or before the run's time (``run_after``). Retrying or clearing the
-    run therefore reads the same commits. Reads the params ``input_commits`` (input name ->
-    ref), ``output_branch`` and ``reprocess`` (``changed``, ``all``, ``failed`` or datum ids).
+    run therefore reads the same commits. Reads the params ``input_<name>`` (one per input),
+    ``output_branch``, ``reprocess`` (``changed``, ``all``, ``failed`` or ``datums``) and
+    ``datums`` (ids or unique prefixes, for ``reprocess=datums``).
+
+    Each input gets an extra link to its commits page at the commit read, and the XCom
+    ``summary`` names those commits.
 
     :param pipeline_spec: the pipeline spec as a dict.
     :param lakefs_conn_id: Airflow connection of type ``lakefs``.
+    :param input_names: the pipeline's input names, one extra link each (default: from
+        the spec).
     :return: one small dict per batch of datums to process (the process task maps over them).
     :raises AirflowSkipException: an asset-triggered run whose inputs are exactly those of the
         output branch's last job (e.g. a watcher reporting a head already computed), or one
@@ -68,6 +86,14 @@ class PlanOperator(PipelineOperator):
         error a retry cannot fix (no retry).
     :raises LakeFSError: lakeFS failed (the task's retries apply).
     """
+
+    def __init__(self, *, input_names: list[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if input_names is None:
+            input_names = [self.spec.input_key(p) for p in self.spec.pfs_inputs()]
+            input_names += [cron.name for cron in self.spec.cron_inputs()]
+        self.operator_extra_links = input_links(input_names)
+        self.pachyderm_links: dict[str, str] = {}
 
     @fail_permanent_errors
     def execute(self, context: Any) -> list[dict[str, Any]]:
@@ -79,9 +105,9 @@ class PlanOperator(PipelineOperator):
             request = JobRequest(
                 dag_id=dag_run.dag_id,
                 run_id=dag_run.run_id,
-                input_commits=dict(params.get("input_commits") or {}),
+                input_refs=input_refs(params),
                 output_branch=self.output_branch(context),
-                reprocess=parse_reprocess(params.get("reprocess")),
+                reprocess=parse_reprocess(params.get("reprocess"), params.get("datums")),
                 tick=context.get("logical_date") or getattr(dag_run, "run_after", None),
                 scheduled=run_type.endswith("scheduled"),
                 airflow_url=airflow_run_url(dag_run.dag_id, dag_run.run_id),
@@ -104,6 +130,14 @@ class PlanOperator(PipelineOperator):
                 # not committed): its first commit will start a run in turn.
                 raise AirflowSkipException(f"{exc}; waiting for it") from exc
             raise AirflowFailException(str(exc)) from exc
+        for item in record.inputs:
+            self.pachyderm_links[f"input_{item.name}"] = commits_url(item.repo, item.commit)
+        summary = (
+            f"job {record.job_id} reads {inputs_text(record.inputs)} -> "
+            f"{record.output_repo}@{record.output_branch}: {record.counts['processed']} datums "
+            f"to process in {len(batches)} batches, {record.counts['skipped']} skipped"
+        )
+        context["ti"].xcom_push(key="summary", value=summary)
         return [batch.to_xcom() for batch in batches]
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
@@ -120,3 +154,8 @@ class PlanOperator(PipelineOperator):
             base_commit=record.base_commit, datums=record.counts,
         )
         return operator_lineage(inputs, outputs)
+
+
+def inputs_text(inputs: Any) -> str:
+    """``attributes=attributes@0f3a9c2e41b7, model=model@9b1d...``: the commits a job read."""
+    return ", ".join(f"{item.name}={item.repo}@{item.commit[:12]}" for item in inputs)

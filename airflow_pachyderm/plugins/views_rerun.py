@@ -164,15 +164,11 @@ class RerunRequest(BaseModel):
 
 
 def rerun_conf(pipeline: Pipeline, body: RerunRequest, inputs: dict[str, str]) -> dict[str, Any]:
-    """The run's ``conf``: the trigger Params of every pipeline DAG (CONTRACTS #1)."""
+    """The run's ``conf``: the trigger Params of every pipeline DAG (dag_factory.params_for)."""
     conf: dict[str, Any] = {f"input_{key}": ref for key, ref in inputs.items()}
     conf |= {"output_branch": body.output_branch, "reprocess": body.reprocess}
     if body.reprocess == "datums":
         conf["datums"] = body.datums
-    if "input_commits" in pipeline.param_names:  # DAGs built before the per-input Params
-        conf["input_commits"] = dict(inputs)
-        if body.reprocess == "datums":
-            conf["reprocess"] = body.datums
     return conf
 
 

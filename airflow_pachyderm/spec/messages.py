@@ -44,7 +44,7 @@ UNSUPPORTED = {
     "coefficient": "only a constant parallelism is supported: write `constant: <N>`",
     "trigger": "branch triggers are not supported: every new commit triggers the pipeline",
     "commit": "pinning an input commit in the spec is not supported: pass it in the DAG "
-    "run's `input_commits` param",
+    "run's `input_<name>` param",
     "objectStorage": "only URL egress is supported",
     "reprocess": "use `reprocessSpec: every_job` or the DAG run's `reprocess` param",
     "dockerfile": "build the image yourself and set `image:`",

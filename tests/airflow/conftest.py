@@ -11,7 +11,6 @@ documents.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 
@@ -20,6 +19,7 @@ from airflow_stack import AirflowStack
 from dag_files import DagFiles, write_dag_files
 
 from airflow_pachyderm.lakefs import LakeFSClient, LakeFSConfig
+from airflow_pachyderm.local.airflow import lakefs_connection_env
 from airflow_pachyderm.server.process import LakeFSServerProcess
 
 STARTUP_TIMEOUT = 120.0
@@ -49,16 +49,14 @@ def dag_files(tmp_path_factory: pytest.TempPathFactory) -> DagFiles:
 
 @pytest.fixture(scope="session")
 def airflow_stack(dag_files: DagFiles, demo_lakefs: LakeFSServerProcess) -> Iterator[AirflowStack]:
-    connection = {
-        "conn_type": "lakefs",
-        "host": demo_lakefs.endpoint,
-        "login": demo_lakefs.access_key_id,
-        "password": demo_lakefs.secret_access_key,
-    }
     stack = AirflowStack(
         dag_files.valid.parent.parent,
+        # "outsider" may log in but has no role: the UI plugin's 403 tests need one.
+        users={"admin": "admin", "viewer": "viewer", "outsider": ""},
         extra_env={
-            "AIRFLOW_CONN_LAKEFS_DEFAULT": json.dumps(connection),
+            **lakefs_connection_env(
+                demo_lakefs.endpoint, demo_lakefs.access_key_id, demo_lakefs.secret_access_key
+            ),
             "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
             # The watchers' poll interval (the default, said explicitly).
             "AIRFLOW__PACHYDERM__COMMIT_POLL_INTERVAL": "1",

@@ -64,11 +64,24 @@ def test_dag_processor_builds_pipeline_dags_and_reports_spec_errors(
         "lakefs://code/main",
     }
     params = details["params"]
-    assert set(params) == {"input_commits", "output_branch", "reprocess"}
+    assert set(params) == {
+        "input_attributes", "input_model", "input_code", "output_branch", "reprocess", "datums"
+    }
     for name, param in params.items():
         assert param["description"], f"param {name} has no description"
-    assert set(params["input_commits"]["schema"]["properties"]) == {"attributes", "model", "code"}
-    assert params["input_commits"]["value"] == {}
+    assert params["input_model"]["value"] == ""
+    assert params["reprocess"]["schema"]["enum"] == ["changed", "all", "failed", "datums"]
+    # A malformed value is refused when the run is triggered: no run starts.
+    for conf in ({"reprocess": "sometimes"}, {"input_model": "main~1 x"}, {"datums": "0f3"},
+                 {"output_branch": "not a branch"}):
+        airflow_stack.api("POST", "/api/v2/dags/inference/dagRuns",
+                          {"logical_date": None, "conf": conf}, expect=400)
+    assert airflow_stack.api("GET", "/api/v2/dags/inference/dagRuns")["dag_runs"] == []
+    # The REST API wants a login; a viewer reads but may not trigger.
+    airflow_stack.api("GET", "/api/v2/dags/inference", user=None, expect=401)
+    airflow_stack.api("GET", "/api/v2/dags/inference", user="viewer")
+    airflow_stack.api("POST", "/api/v2/dags/inference/dagRuns", {"logical_date": None},
+                      user="viewer", expect=403)
     assert params["output_branch"]["value"] == "main"
     assert params["reprocess"]["value"] == "changed"
 

@@ -203,6 +203,31 @@ def test_training_commit_runs_model_then_inference_once(live: Live) -> None:
         ("model", "publish", model_commit)
     ]
     assert input_commits(live.lakefs, "inference", "main")["model"] == model_commit
+    check_ui_annotations(live, inference_run["dag_run_id"], model_commit)
+
+
+def check_ui_annotations(live: Live, run_id: str, model_commit: str) -> None:
+    """In Airflow's own pages: the tasks' extra links to the provider's pages, the mapped
+    tasks' batch labels and the run's summary of input and output commits."""
+    run = f"/api/v2/dags/inference/dagRuns/{q(run_id)}/taskInstances"
+    output = live.lakefs.resolve_ref("inference", "main")
+    plan_links = live.stack.api("GET", f"{run}/plan/links")["extra_links"]
+    assert plan_links["input model"] == f"{live.stack.base_url}/pachyderm/commits/model/" + (
+        model_commit
+    ), plan_links
+    commit_links = live.stack.api("GET", f"{run}/commit/links")["extra_links"]
+    assert commit_links["job files"] == (
+        f"{live.stack.base_url}/pachyderm/files/inference/{output}/"
+    ), commit_links
+    mapped = live.stack.api("GET", f"{run}/process/listMapped")["task_instances"]
+    labels = [ti["rendered_map_index"] for ti in mapped]
+    assert labels and all(re.fullmatch(r"\d+: \S.* \(\d+ datums?\)", str(x)) for x in labels), (
+        labels
+    )
+    summary = live.stack.api(
+        "GET", f"{run}/commit/xcomEntries/summary", query={"deserialize": "true"}
+    )["value"]
+    assert f"inference@{output}" in summary and f"model=model@{model_commit[:12]}" in summary
 
 
 def test_attributes_commit_runs_only_inference(live: Live) -> None:
@@ -386,8 +411,7 @@ def test_failed_side_branch_run_leaves_no_result_branch(live: Live) -> None:
         "/api/v2/dags/inference/dagRuns",
         {
             "logical_date": None,
-            "conf": {"input_commits": {"attributes": "bad-data"},
-                     "output_branch": "try-bad-data"},
+            "conf": {"input_attributes": "bad-data", "output_branch": "try-bad-data"},
         },
     )
     finished = wait_finished(live.stack, "inference", run["dag_run_id"])

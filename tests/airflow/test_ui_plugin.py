@@ -238,7 +238,7 @@ def test_browse_walk_lineage_and_rerun_in_a_browser(history: History, browser: A
     # Log in through Airflow's own login form.
     driver.get(f"{base}/auth/login/")
     wait.until(ec.presence_of_element_located((By.NAME, "username"))).send_keys("admin")
-    driver.find_element(By.NAME, "password").send_keys("admin-password")
+    driver.find_element(By.NAME, "password").send_keys(h.stack.passwords["admin"])
     driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     wait.until(lambda d: d.get_cookie("_token") is not None)
 

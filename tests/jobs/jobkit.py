@@ -61,7 +61,7 @@ class JobDriver:
 
     def plan(self, spec: PipelineSpec, run_id: str, **request: Any):
         req = JobRequest(dag_id=spec.dag_id, run_id=run_id,
-                         input_commits=request.pop("input_commits", {}), **request)
+                         input_refs=request.pop("input_refs", {}), **request)
         image_id, _ = image_identity(spec.transform.image)
         return plan_job_run(self.client, spec, req, image_id=image_id)
 

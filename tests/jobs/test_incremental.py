@@ -11,6 +11,7 @@ from jobkit import make_repo, per_file_spec, pipeline_spec, unique
 from airflow_pachyderm.datums import read_manifest
 from airflow_pachyderm.datums.manifest import MANIFEST_PATH
 from airflow_pachyderm.jobs.job import JOB_BRANCH_PREFIX, job_id_for
+from airflow_pachyderm.jobs.plan import JobInputError
 from airflow_pachyderm.jobs.process import DatumFailedError
 from airflow_pachyderm.jobs.provenance import Provenance
 
@@ -117,13 +118,17 @@ def test_reprocess_modes_and_pinned_inputs(lakefs, driver) -> None:
     one = next(iter(manifest))
     assert driver.run(spec, reprocess="all").provenance.datums["processed"] == 3
     assert driver.run(spec, reprocess={one}).provenance.datums["processed"] == 1
+    # The 12-hex prefix the logs print names the datum too.
+    assert driver.run(spec, reprocess={one[:12]}).provenance.datums["processed"] == 1
+    with pytest.raises(JobInputError, match="'ffff0000'"):
+        driver.plan(spec, unique("unknown-prefix"), reprocess={"ffff0000"})
 
     old = lakefs.resolve_ref(data, "main")
     lakefs.upload(data, "main", "a.txt", b"new a")
     lakefs.commit(data, "main", "new a")
     # Recompute history into a side branch: the old input commit, main untouched.
     head = lakefs.resolve_ref(spec.output_repo, "main")
-    side = driver.run(spec, input_commits={"data": old}, output_branch="replay")
+    side = driver.run(spec, input_refs={"data": old}, output_branch="replay")
     assert side.branch == "replay"
     assert side.provenance.input("data").commit == old
     assert lakefs.resolve_ref(spec.output_repo, "main") == head
@@ -246,7 +251,7 @@ def test_cron_ticks_only_on_scheduled_runs_and_pins_are_recorded(lakefs, driver)
     assert lakefs.resolve_ref(ticks, "main") == tick_commit
     assert manual.provenance.datums["processed"] == 0
 
-    pinned = driver.run(spec, input_commits={"data": "main"}, reprocess="all")
+    pinned = driver.run(spec, input_refs={"data": "main"}, reprocess="all")
     prov = pinned.provenance.input("data")
     assert (prov.pinned_ref, prov.branch) == ("main", "")
     meta = lakefs.get_commit(spec.output_repo, pinned.commit).metadata

@@ -1,4 +1,4 @@
-"""A rerun sends exactly the trigger Params every pipeline DAG declares (CONTRACTS #1)."""
+"""A rerun sends exactly the trigger Params every pipeline DAG declares (dag_factory.params_for)."""
 
 from __future__ import annotations
 
