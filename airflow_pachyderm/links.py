@@ -4,9 +4,9 @@ The pages are served by the provider's Airflow plugin under ``PLUGIN_PREFIX`` of
 api-server (``[api] base_url``): every link to them is built here, so that the routes and
 the links cannot drift apart.
 
-- ``/pachyderm/commits/<repo>/<ref>``: the history of a repo from a branch or commit
-- ``/pachyderm/files/<repo>/<commit>/<path>``: a commit's tree (``path`` empty: the root)
-- ``/pachyderm/lineage/<repo>/<commit>``: the provenance graph of a commit
+- ``/pachyderm/repos/<repo>/commits/<ref>``: one commit, with its provenance
+- ``/pachyderm/repos/<repo>/tree/<ref>?path=<dir>``: a commit's tree (no path: the root)
+- ``/pachyderm/lineage/<repo>/<ref>?path=<file>``: the provenance graph of a commit or file
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from typing import Any, ClassVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import attrs
 from airflow.sdk import BaseOperatorLink
@@ -35,25 +35,42 @@ def ui_base_url() -> str:
         return ""
 
 
-def _page(*parts: str, trailing_slash: bool = False) -> str:
-    path = "/".join(quote(part, safe="~^") for part in parts if part)
-    return f"{ui_base_url()}{PLUGIN_PREFIX}/{path}" + ("/" if trailing_slash else "")
+def page_path(route: str, /, **query: object) -> str:
+    """A page's address relative to the api-server; empty or None query values are left out."""
+    items = {k: str(v) for k, v in query.items() if v is not None and v != ""}
+    return PLUGIN_PREFIX + route + ("?" + urlencode(items) if items else "")
+
+
+def seg(value: str) -> str:
+    """One URL path segment."""
+    return quote(value, safe="")
+
+
+def commit_path(repo: str, ref: str) -> str:
+    return page_path(f"/repos/{seg(repo)}/commits/{seg(ref)}")
+
+
+def tree_path(repo: str, ref: str, path: str = "") -> str:
+    return page_path(f"/repos/{seg(repo)}/tree/{seg(ref)}", path=path.strip("/") or None)
+
+
+def lineage_path(repo: str, ref: str, path: str = "", direction: str = "up") -> str:
+    return page_path(f"/lineage/{seg(repo)}/{seg(ref)}", path=path or None, direction=direction)
 
 
 def commits_url(repo: str, ref: str) -> str:
-    """The commits page: history of ``repo`` from ``ref`` (branch, tag or commit id)."""
-    return _page("commits", repo, ref)
+    """The page of one commit of ``repo`` (``ref``: a commit id, branch or tag)."""
+    return ui_base_url() + commit_path(repo, ref)
 
 
 def files_url(repo: str, commit: str, path: str = "") -> str:
     """The files page: the tree of ``repo`` at ``commit``, under ``path`` (a directory)."""
-    parts = [part for part in path.strip("/").split("/") if part]
-    return _page("files", repo, commit, *parts, trailing_slash=True)
+    return ui_base_url() + tree_path(repo, commit, path)
 
 
 def lineage_url(repo: str, commit: str) -> str:
     """The lineage page of an output commit."""
-    return _page("lineage", repo, commit)
+    return ui_base_url() + lineage_path(repo, commit)
 
 
 @attrs.define()

@@ -24,11 +24,12 @@ def base_url(monkeypatch: pytest.MonkeyPatch) -> str:
 
 def test_page_addresses(base_url: str) -> None:
     assert PLUGIN_PREFIX == "/pachyderm"
-    assert commits_url("model", "main~1") == f"{base_url}/pachyderm/commits/model/main~1"
-    assert files_url("inference", "0f3a") == f"{base_url}/pachyderm/files/inference/0f3a/"
+    assert commits_url("model", "main~1") == f"{base_url}/pachyderm/repos/model/commits/main~1"
+    assert files_url("inference", "0f3a") == f"{base_url}/pachyderm/repos/inference/tree/0f3a"
     assert (files_url("inference", "0f3a", "/out dir/x/")
-            == f"{base_url}/pachyderm/files/inference/0f3a/out%20dir/x/")
-    assert lineage_url("inference", "0f3a") == f"{base_url}/pachyderm/lineage/inference/0f3a"
+            == f"{base_url}/pachyderm/repos/inference/tree/0f3a?path=out+dir%2Fx")
+    assert (lineage_url("inference", "0f3a")
+            == f"{base_url}/pachyderm/lineage/inference/0f3a?direction=up")
 
 
 def test_tasks_have_extra_links_and_batch_labels(base_url: str) -> None:
@@ -45,7 +46,7 @@ def test_tasks_have_extra_links_and_batch_labels(base_url: str) -> None:
     link = next(link for link in commit.operator_extra_links if link.name == "job files")
     assert link.get_link(commit, ti_key=None) == ""
     commit.pachyderm_links["job_files"] = files_url("inference", "0f3a")
-    assert link.get_link(commit, ti_key=None) == f"{base_url}/pachyderm/files/inference/0f3a/"
+    assert link.get_link(commit, ti_key=None) == f"{base_url}/pachyderm/repos/inference/tree/0f3a"
     assert "label" in dag.get_task("process").map_index_template
 
 

@@ -9,6 +9,7 @@ from fastapi import HTTPException, status
 
 from airflow_pachyderm.jobs.provenance import Provenance
 from airflow_pachyderm.lakefs.errors import NotFoundError
+from airflow_pachyderm.links import commit_path, lineage_path, tree_path
 from airflow_pachyderm.plugins.html import airflow_run_href, e, link, seg, short, url
 from airflow_pachyderm.plugins.pipelines import Pipeline, dags_touching, load_pipelines
 from airflow_pachyderm.plugins.security import can_read_dag, require_any_dag
@@ -33,16 +34,9 @@ def not_found(exc: NotFoundError) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, str(exc))
 
 
-def commit_href(repo: str, commit: str) -> str:
-    return url(f"/repos/{seg(repo)}/commits/{seg(commit)}")
-
-
-def tree_href(repo: str, ref: str, path: str = "") -> str:
-    return url(f"/repos/{seg(repo)}/tree/{seg(ref)}", path=path or None)
-
-
-def lineage_href(repo: str, ref: str, path: str = "", direction: str = "up") -> str:
-    return url(f"/lineage/{seg(repo)}/{seg(ref)}", path=path or None, direction=direction)
+commit_href = commit_path
+tree_href = tree_path
+lineage_href = lineage_path
 
 
 def rerun_href(repo: str, commit: str) -> str:

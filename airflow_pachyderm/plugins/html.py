@@ -5,20 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from html import escape
-from urllib.parse import quote, urlencode
 
-PREFIX = "/pachyderm"
+from airflow_pachyderm import links
 
-
-def url(route: str, /, **query: object) -> str:
-    """A plugin URL; ``None`` query values are left out."""
-    items = {k: str(v) for k, v in query.items() if v is not None and v != ""}
-    return PREFIX + route + ("?" + urlencode(items) if items else "")
-
-
-def seg(value: str) -> str:
-    """One URL path segment."""
-    return quote(value, safe="")
+# One builder of the plugin's addresses, shared with the tasks' extra links.
+PREFIX = links.PLUGIN_PREFIX
+url = links.page_path
+seg = links.seg
 
 
 def e(value: object) -> str:

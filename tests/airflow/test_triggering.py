@@ -47,6 +47,7 @@ from runs import (
     wait_ml_caught_up,
     watchers,
 )
+from ui_client import call
 
 from airflow_pachyderm.jobs.job import JOB_BRANCH_PREFIX
 from airflow_pachyderm.lakefs import LakeFSClient
@@ -212,13 +213,18 @@ def check_ui_annotations(live: Live, run_id: str, model_commit: str) -> None:
     run = f"/api/v2/dags/inference/dagRuns/{q(run_id)}/taskInstances"
     output = live.lakefs.resolve_ref("inference", "main")
     plan_links = live.stack.api("GET", f"{run}/plan/links")["extra_links"]
-    assert plan_links["input model"] == f"{live.stack.base_url}/pachyderm/commits/model/" + (
-        model_commit
-    ), plan_links
+    base = live.stack.base_url
+    assert plan_links["input model"] == f"{base}/pachyderm/repos/model/commits/{model_commit}", (
+        plan_links
+    )
     commit_links = live.stack.api("GET", f"{run}/commit/links")["extra_links"]
-    assert commit_links["job files"] == (
-        f"{live.stack.base_url}/pachyderm/files/inference/{output}/"
-    ), commit_links
+    assert commit_links["job files"] == f"{base}/pachyderm/repos/inference/tree/{output}", (
+        commit_links
+    )
+    # Every link opens a page of the UI plugin.
+    for link in [*plan_links.values(), *commit_links.values()]:
+        status, _ = call(live.stack, "GET", link.removeprefix(base), user="admin")
+        assert status == 200, link
     mapped = live.stack.api("GET", f"{run}/process/listMapped")["task_instances"]
     labels = [ti["rendered_map_index"] for ti in mapped]
     assert labels and all(re.fullmatch(r"\d+: \S.* \(\d+ datums?\)", str(x)) for x in labels), (

@@ -28,13 +28,6 @@ def test_datum_ids_go_with_the_datums_mode() -> None:
     assert conf["reprocess"] == "datums" and conf["datums"] == "3a1f,9bc2"
 
 
-def test_dags_with_the_older_json_param_get_it_too() -> None:
-    older = Pipeline(dag_id="inference", name="inference",
-                     param_names=frozenset({"input_commits", "output_branch", "reprocess"}))
-    conf = rerun_conf(older, request(reprocess="datums", datums="3a1f"), {"model": "m"})
-    assert conf["input_commits"] == {"model": "m"} and conf["reprocess"] == "3a1f"
-
-
 def test_an_unknown_reprocess_mode_is_refused() -> None:
     with pytest.raises(ValidationError):
         request(reprocess="everything")
