@@ -24,8 +24,8 @@ from airflow_pachyderm.datums._gc import paused_gc
 from airflow_pachyderm.datums.errors import ManifestError
 from airflow_pachyderm.datums.jsonl import field, read_records, write_records
 from airflow_pachyderm.datums.model import Datum
+from airflow_pachyderm.reserved import MANIFEST_PATH as MANIFEST_PATH
 
-MANIFEST_PATH = "_pachyderm/manifest.jsonl.gz"
 MANIFEST_FORMAT = "airflow-pachyderm.datum-manifest"
 MANIFEST_VERSION = 1
 
@@ -55,6 +55,24 @@ class ManifestEntry(NamedTuple):
         # A DatumFile starts with input name, repo, commit and path.
         inputs = tuple([ManifestInput(*file[:4]) for file in datum.files])
         return cls(datum.id, hash, inputs, tuple(sorted(outputs)), failed)
+
+
+def complete_entries(
+    skeleton: Iterable[ManifestEntry], outcomes: Mapping[str, tuple[Iterable[str], bool]]
+) -> Iterator[ManifestEntry]:
+    """The entries of a job's manifest: its skeleton, with what processed datums did.
+
+    :param skeleton: every datum of the job with its hash and inputs, as planned (a skipped
+        datum carries its previous outputs).
+    :param outcomes: processed datum id -> (output paths it wrote, whether it failed).
+    """
+    for entry in skeleton:
+        outcome = outcomes.get(entry.datum_id)
+        if outcome is None:
+            yield entry
+        else:
+            outputs, failed = outcome
+            yield entry._replace(outputs=tuple(sorted(outputs)), failed=failed)
 
 
 class Manifest(Mapping[str, ManifestEntry]):

@@ -15,7 +15,7 @@ from typing import Literal, NamedTuple, Union
 
 from airflow_pachyderm.datums._gc import paused_gc
 from airflow_pachyderm.datums.errors import DatumError
-from airflow_pachyderm.datums.manifest import Manifest, ManifestEntry
+from airflow_pachyderm.datums.manifest import Manifest, ManifestEntry, complete_entries
 from airflow_pachyderm.datums.model import Datum, datum_hash
 
 ReprocessMode = Union[Literal["changed", "all", "failed", "every_job"], Iterable[str]]  # noqa: UP007
@@ -77,6 +77,13 @@ class JobPlan:
         """Entries of skipped datums for the new manifest (current commits, old outputs)."""
         return (planned.entry() for planned in self.to_skip)
 
+    def skeleton(self) -> list[ManifestEntry]:
+        """Every datum of the job with its hash and inputs, for the new manifest: skipped
+        datums carry their previous outputs, processed ones have none yet (see
+        :func:`~airflow_pachyderm.datums.manifest.complete_entries`)."""
+        with paused_gc():
+            return [*self.carried_entries(), *(p.entry(outputs=()) for p in self.to_process)]
+
     def manifest_entries(
         self, outputs: Mapping[str, Iterable[str]], failed: Iterable[str] = ()
     ) -> list[ManifestEntry]:
@@ -93,12 +100,12 @@ class JobPlan:
                 f"process, first {sorted(unknown)[0]}"
             )
         with paused_gc():
-            entries = [
-                planned.entry(outputs.get(planned.id, ()), planned.id in failed_ids)
+            processed = [planned.entry(outputs=()) for planned in self.to_process]
+            outcomes = {
+                planned.id: (outputs.get(planned.id, ()), planned.id in failed_ids)
                 for planned in self.to_process
-            ]
-            entries.extend(self.carried_entries())
-        return entries
+            }
+            return list(complete_entries([*processed, *self.carried_entries()], outcomes))
 
 
 def _forced_ids(reprocess: ReprocessMode, previous: Manifest) -> tuple[bool, set[str]]:

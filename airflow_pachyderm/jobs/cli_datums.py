@@ -68,7 +68,7 @@ def _list_datums(args: argparse.Namespace, spec, out) -> int:
     from airflow_pachyderm.lakefs.errors import LakeFSError, NotFoundError
     from airflow_pachyderm.lakefs.hook import LakeFSHook
 
-    client = LakeFSHook(lakefs_conn_id=args.lakefs_conn_id)
+    client = LakeFSHook(lakefs_conn_id=args.lakefs_conn_id).get_conn()
     try:
         request = JobRequest(
             dag_id=spec.dag_id, run_id="datums-dry-run",

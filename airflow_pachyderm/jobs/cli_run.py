@@ -171,7 +171,7 @@ def _run_dags(selected, pins, output_branch, reprocess, conn_id) -> tuple[int, l
         for error in bag.import_errors.values():
             print(error, file=sys.stderr)
         return 1, []
-    hook = LakeFSHook(lakefs_conn_id=conn_id)
+    client = LakeFSHook(lakefs_conn_id=conn_id).get_conn()
     status = 0
     results: list[str] = []
     for spec in selected:
@@ -187,7 +187,7 @@ def _run_dags(selected, pins, output_branch, reprocess, conn_id) -> tuple[int, l
         state = str(getattr(dag_run, "state", ""))
         branch = output_branch or spec.output_branch
         job_id = job_id_for(dag.dag_id, dag_run.run_id)
-        head = hook.get_commit(spec.output_repo, branch) if state.endswith("success") else None
+        head = client.get_commit(spec.output_repo, branch) if state.endswith("success") else None
         if head is None or head.metadata.get(KEY_JOB) != job_id:
             print(f"{spec.name}: job {job_id} failed (DAG run {dag_run.run_id}: {state}); "
                   "see the task log above", file=sys.stderr)

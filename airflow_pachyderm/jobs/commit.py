@@ -14,39 +14,34 @@ so it stays readable to a retry whatever point the crash hit.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from airflow_pachyderm.datums import (
-    ManifestEntry,
-    check_output_collisions,
-    iter_manifest,
-    write_manifest,
-)
-from airflow_pachyderm.datums.manifest import MANIFEST_PATH
-from airflow_pachyderm.jobs.job import (
-    DATUMS_PATH,
-    JobPlanRecord,
+from airflow_pachyderm.datums import check_output_collisions, iter_manifest, write_manifest
+from airflow_pachyderm.datums.manifest import MANIFEST_PATH, complete_entries
+from airflow_pachyderm.errors import (
+    DatumFailedError,
     JobStateMissingError,
-    batch_result_path,
-    load_plan,
-    staging_branch_for,
-    state_branch_for,
+    OutputBranchMovedError,
 )
+from airflow_pachyderm.jobs.job import staging_branch_for, state_branch_for
 from airflow_pachyderm.jobs.process import IO_WORKERS
+from airflow_pachyderm.jobs.state import (
+    DATUMS_PATH,
+    DatumRecord,
+    JobPhase,
+    JobPlanRecord,
+    load_batch_record,
+    load_plan,
+)
 from airflow_pachyderm.jobs.storage import read_with, upload_written
 from airflow_pachyderm.lakefs.client import LakeFSClient
 from airflow_pachyderm.lakefs.errors import ConflictError, NotFoundError
 from airflow_pachyderm.lakefs.provenance import KEY_JOB, KEY_PLAN, Provenance
 
 log = logging.getLogger(__name__)
-
-
-class OutputBranchMovedError(ConflictError):
-    """The output branch got another commit while this job ran."""
 
 
 @dataclass(frozen=True)
@@ -67,10 +62,56 @@ def commit_job(
     output_branch: str,
     log_line: Callable[[str], None] = log.info,
 ) -> JobCommit:
-    """Commit job ``job_id`` and merge it into ``output_branch``; safe to call again."""
-    staging, state = staging_branch_for(job_id), state_branch_for(job_id)
+    """Commit job ``job_id`` and merge it into ``output_branch``; safe to call again.
+
+    :raises JobStateMissingError: the job has neither state nor an output commit, or a batch
+        has no result (its process task did not finish).
+    :raises DatumFailedError: datums of the job failed; nothing is committed.
+    :raises OutputCollisionError: two datums wrote the same output path.
+    :raises OutputBranchMovedError: the output branch moved since the plan; nothing merged.
+    :raises LakeFSError: lakeFS failed.
+    """
+    progress = job_progress(client, repo, job_id, output_branch)
+    match progress.phase:
+        case JobPhase.MERGED:
+            assert progress.done is not None
+            log_line(f"job {job_id}: already merged as {progress.done.commit}; cleaning up")
+            _drop_job_branches(client, repo, job_id)
+            return progress.done
+        case JobPhase.MISSING:
+            raise JobStateMissingError(
+                f"job {job_id} has no state branch {repo}@{state_branch_for(job_id)} and no "
+                f"output commit on {output_branch}: clear the whole run (its plan task first)"
+            )
+        case JobPhase.STAGED:
+            assert progress.plan is not None and progress.staged is not None
+            log_line(f"job {job_id}: staging already committed ({progress.staged.commit}); "
+                     "merging")
+            return _merge(client, progress.plan, progress.staged.provenance, log_line)
+        case JobPhase.PLANNED:
+            assert progress.plan is not None
+            provenance = _commit_staging(client, progress.plan, log_line)
+            return _merge(client, progress.plan, provenance, log_line)
+    raise AssertionError(f"unknown job phase {progress.phase}")
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    """How far a job got (:class:`JobPhase`), with what each phase has to show."""
+
+    phase: JobPhase
+    plan: JobPlanRecord | None = None
+    staged: JobCommit | None = None  # STAGED: the staging branch's commit
+    done: JobCommit | None = None  # MERGED: the output commit
+
+
+def job_progress(client: LakeFSClient, repo: str, job_id: str, output_branch: str) -> JobProgress:
+    """Find out from lakeFS how far job ``job_id`` got.
+
+    :raises LakeFSError: lakeFS failed.
+    """
     try:
-        plan: JobPlanRecord | None = load_plan(client, repo, state)
+        plan: JobPlanRecord | None = load_plan(client, repo, state_branch_for(job_id))
     except JobStateMissingError:
         plan = None
     # The state branch goes last: without it, the job is either merged or never planned.
@@ -79,22 +120,18 @@ def commit_job(
         depth=20 if plan else 1000,
     )
     if done is not None:
-        log_line(f"job {job_id}: already merged as {done.commit}; cleaning up")
-        _drop_job_branches(client, repo, job_id)
-        return done
+        return JobProgress(JobPhase.MERGED, plan, done=done)
     if plan is None:
-        raise JobStateMissingError(
-            f"job {job_id} has no state branch {repo}@{state} and no output commit on "
-            f"{output_branch}: clear the whole run (its plan task first)"
-        )
-    staging_head = client.get_commit(repo, staging)
-    if _made_by(staging_head.metadata, job_id, plan.plan_id):
-        provenance = Provenance.from_metadata(staging_head.metadata)
+        return JobProgress(JobPhase.MISSING)
+    staging = staging_branch_for(job_id)
+    head = client.get_commit(repo, staging)
+    if _made_by(head.metadata, job_id, plan.plan_id):
+        provenance = Provenance.from_metadata(head.metadata)
         assert provenance is not None
-        log_line(f"job {job_id}: staging already committed ({staging_head.id}); merging")
-    else:
-        provenance = _commit_staging(client, plan, log_line)
-    return _merge(client, plan, provenance, log_line)
+        return JobProgress(
+            JobPhase.STAGED, plan, staged=JobCommit(repo, staging, head.id, provenance)
+        )
+    return JobProgress(JobPhase.PLANNED, plan)
 
 
 def _made_by(metadata: dict[str, str], job_id: str, plan_id: str | None) -> bool:
@@ -139,39 +176,26 @@ def _commit_staging(
     client: LakeFSClient, plan: JobPlanRecord, log_line: Callable[[str], None]
 ) -> Provenance:
     repo, staging, state = plan.output_repo, plan.staging_branch, plan.state_branch
-
-    def batch_result(index: int) -> dict[str, dict]:
-        try:
-            return json.loads(client.read_bytes(repo, state, batch_result_path(index)))["datums"]
-        except NotFoundError as exc:
-            raise RuntimeError(
-                f"job {plan.job_id}: batch {index} has no result on {repo}@{state}: its "
-                "process task did not finish; rerun it before committing"
-            ) from exc
-
-    results: dict[str, dict] = {}
+    results: dict[str, DatumRecord] = {}
     # Up to 1,024 small reads: overlap their round trips.
     with ThreadPoolExecutor(max_workers=IO_WORKERS) as pool:
-        for datums in pool.map(batch_result, range(plan.batches)):
-            results.update(datums)
-    failed = [datum_id for datum_id, r in results.items() if r["status"] == "failed"]
+        for record in pool.map(
+            lambda index: load_batch_record(client, plan, index), range(plan.batches)
+        ):
+            results.update(record.datums)
+    failed = [datum_id for datum_id, r in results.items() if r.status == "failed"]
     if failed:
-        raise RuntimeError(
+        raise DatumFailedError(
             f"job {plan.job_id}: {len(failed)} datums failed (first {failed[0]}); "
             "not committing, the output branch is left untouched"
         )
-
-    entries: list[ManifestEntry] = []
-    for entry in read_with(client, repo, state, DATUMS_PATH, lambda fh: list(iter_manifest(fh))):
-        result = results.get(entry.datum_id)
-        if result is not None:
-            # A datum recovered by errCmd is done but marked failed, as Pachyderm does:
-            # `reprocess: failed` retries exactly those.
-            entry = ManifestEntry(
-                entry.datum_id, entry.hash, entry.inputs, tuple(result["outputs"]),
-                result["status"] == "recovered",
-            )
-        entries.append(entry)
+    # A datum recovered by errCmd is done but marked failed, as Pachyderm does:
+    # `reprocess: failed` retries exactly those.
+    outcomes = {datum_id: (r.outputs, r.status == "recovered") for datum_id, r in results.items()}
+    entries = read_with(
+        client, repo, state, DATUMS_PATH,
+        lambda fh: list(complete_entries(iter_manifest(fh), outcomes)),
+    )
     # Carried-over outputs and new ones together: one path, one datum.
     check_output_collisions({e.datum_id: e.outputs for e in entries})
     written = {path for e in entries for path in e.outputs}
@@ -186,7 +210,7 @@ def _commit_staging(
 
     counts = dict(plan.counts)
     counts["failed"] = 0
-    counts["recovered"] = sum(1 for r in results.values() if r["status"] == "recovered")
+    counts["recovered"] = sum(1 for r in results.values() if r.status == "recovered")
     provenance = Provenance(
         pipeline=plan.pipeline,
         job=plan.job_id,

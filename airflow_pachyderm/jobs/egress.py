@@ -16,14 +16,11 @@ from pathlib import Path
 from typing import IO, Protocol
 from urllib.parse import urlparse
 
+from airflow_pachyderm.errors import EgressError
 from airflow_pachyderm.jobs.job import RESERVED_PREFIX
 from airflow_pachyderm.lakefs.client import LakeFSClient
 
 SUPPORTED_SCHEMES = ("file", "s3")
-
-
-class EgressError(ValueError):
-    """The egress URL cannot be used."""
 
 
 class Sink(Protocol):

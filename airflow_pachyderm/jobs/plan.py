@@ -19,17 +19,20 @@ from airflow_pachyderm.datums import (
     write_manifest,
 )
 from airflow_pachyderm.datums.plan import JobPlan, ReprocessMode
+from airflow_pachyderm.errors import InputMissingError, JobInputError, JobUnchangedError
 from airflow_pachyderm.jobs.convert import cron_repo, datum_salt, input_tree
 from airflow_pachyderm.jobs.job import (
-    DATUMS_PATH,
     JOB_BRANCH_PREFIX,
+    job_id_for,
+    staging_branch_for,
+    state_branch_for,
+)
+from airflow_pachyderm.jobs.state import (
+    DATUMS_PATH,
     PLAN_PATH,
     BatchRef,
     JobPlanRecord,
     batch_datums_path,
-    job_id_for,
-    staging_branch_for,
-    state_branch_for,
 )
 from airflow_pachyderm.jobs.storage import lakefs_lister, read_previous_manifest, upload_written
 from airflow_pachyderm.lakefs.client import LakeFSClient
@@ -41,19 +44,6 @@ from airflow_pachyderm.spec.models import PipelineSpec
 log = logging.getLogger(__name__)
 # Branches of a job planned this long ago belong to a dead job and are removed.
 DEAD_JOB_AGE_S = 7 * 24 * 3600
-
-
-class JobInputError(ValueError):
-    """The job was asked to read something that does not exist or is not an input."""
-
-
-class InputMissingError(JobInputError):
-    """An input's repository or branch does not exist (yet): e.g. an upstream pipeline
-    that has not produced its first output."""
-
-
-class JobUnchangedError(Exception):
-    """The output branch already holds another job's result for exactly these inputs."""
 
 
 @dataclass(frozen=True)
@@ -294,13 +284,7 @@ def plan_job_run(
             lambda fh, b=batch: serialize_datums(fh, (by_id[i] for i in b.datum_ids)),
         )
     # Every datum of the job with its hash: the skeleton of the next manifest.
-    upload_written(
-        client, repo, state, DATUMS_PATH,
-        lambda fh: write_manifest(
-            fh,
-            [*(p.entry() for p in plan.to_skip), *(p.entry(outputs=()) for p in plan.to_process)],
-        ),
-    )
+    upload_written(client, repo, state, DATUMS_PATH, lambda fh: write_manifest(fh, plan.skeleton()))
     counts = {
         "processed": len(plan.to_process),
         "skipped": len(plan.to_skip),

@@ -8,7 +8,6 @@ them to the staging branch. Retrying a batch overwrites the same paths: never du
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -22,12 +21,15 @@ from airflow_pachyderm.datums import (
     deserialize_datums,
     leaf_inputs,
 )
+from airflow_pachyderm.errors import DatumFailedError, SpecChangedError
 from airflow_pachyderm.jobs.convert import input_tree, transform_spec
-from airflow_pachyderm.jobs.job import (
+from airflow_pachyderm.jobs.state import (
+    BatchRecord,
     BatchRef,
+    DatumRecord,
     batch_datums_path,
-    batch_result_path,
     load_plan,
+    save_batch_record,
 )
 from airflow_pachyderm.jobs.storage import read_with
 from airflow_pachyderm.lakefs.client import LakeFSClient
@@ -44,10 +46,6 @@ from airflow_pachyderm.spec.models import PipelineSpec
 log = logging.getLogger(__name__)
 # Concurrent lakeFS transfers per batch task (downloads into the cache, output uploads).
 IO_WORKERS = 8
-
-
-class DatumFailedError(RuntimeError):
-    """One or more datums of a batch failed every try."""
 
 
 @dataclass(frozen=True)
@@ -114,10 +112,19 @@ def process_batch(
     cache: ContentCache | None = None,
     log_line: Callable[[str], None] = log.info,
 ) -> BatchOutcome:
+    """Run batch ``batch`` of a planned job and stage its outputs; safe to run again.
+
+    :raises JobStateMissingError: the job has no plan (it finished, or was never planned).
+    :raises SpecChangedError: the pipeline spec changed since the job was planned.
+    :raises OutputCollisionError: two datums wrote the same output path.
+    :raises DatumFailedError: datums failed every try (their results are recorded first).
+    :raises RunnerError: the container runtime failed.
+    :raises LakeFSError: lakeFS failed.
+    """
     repo, staging, state = batch.output_repo, batch.staging_branch, batch.state_branch
     plan = load_plan(client, repo, state)
     if plan.spec_hash != spec.spec_hash():
-        raise RuntimeError(
+        raise SpecChangedError(
             f"job {plan.job_id} was planned with spec {plan.spec_hash[:12]} but this task has "
             f"spec {spec.spec_hash()[:12]} (the pipeline changed in between): run the job again"
         )
@@ -163,22 +170,21 @@ def process_batch(
     with ThreadPoolExecutor(max_workers=IO_WORKERS) as pool:
         list(pool.map(lambda item: client.upload(repo, staging, item[0], item[1]), uploads))
     uploaded = len(uploads)
-    record = {
-        "index": batch.index,
-        "datums": {
-            d.datum_id: {
-                "status": "recovered" if d.recovered else d.status,
-                "outputs": sorted(d.output_paths) if _publishes(d) else [],
-                "exit_code": d.exit_code,
-                "tries": d.tries,
-                "duration_s": round(d.duration_s, 3),
-                "error": d.error,
-            }
+    record = BatchRecord(
+        index=batch.index,
+        datums={
+            d.datum_id: DatumRecord(
+                status="recovered" if d.recovered else d.status,
+                outputs=tuple(sorted(d.output_paths)) if _publishes(d) else (),
+                exit_code=d.exit_code,
+                tries=d.tries,
+                duration_s=round(d.duration_s, 3),
+                error=d.error,
+            )
             for d in result.datums
         },
-    }
-    client.upload(repo, state, batch_result_path(batch.index),
-                  json.dumps(record, sort_keys=True).encode())
+    )
+    save_batch_record(client, batch, record)
     failed = [d for d in result.datums if d.status == "failed"]
     outcome = BatchOutcome(
         index=batch.index,

@@ -1,35 +1,28 @@
-"""Exceptions for lakeFS failures, named after what went wrong and where."""
+"""Exceptions for lakeFS failures, named after what went wrong and where.
+
+:class:`LakeFSError`, their base, is part of the provider's error tree
+(:mod:`airflow_pachyderm.errors`).
+"""
 
 from __future__ import annotations
 
 import json
 
-
-class LakeFSError(Exception):
-    """A lakeFS call failed. ``status`` is the HTTP status (0 when none was received)."""
-
-    status: int = 0
-
-    def __init__(self, message: str, *, status: int | None = None, where: str = "") -> None:
-        self.where = where
-        self.server_message = message
-        if status is not None:
-            self.status = status
-        text = f"{where}: {message}" if where else message
-        if self.status:
-            text += f" (HTTP {self.status})"
-        super().__init__(text)
+from airflow_pachyderm.errors import LakeFSError
 
 
 class BadRequestError(LakeFSError):
+    retryable = False
     status = 400
 
 
 class UnauthorizedError(LakeFSError):
+    retryable = False
     status = 401
 
 
 class ForbiddenError(LakeFSError):
+    retryable = False
     status = 403
 
 
@@ -50,7 +43,18 @@ class ServerError(LakeFSError):
 
 
 class LakeFSConnectionError(LakeFSError):
-    """lakeFS could not be reached (refused, reset, timed out)."""
+    """lakeFS could not be reached (refused, reset, timed out).
+
+    :param never_sent: the request provably never left this machine (connection refused),
+        so even a call that creates something may be sent again.
+    """
+
+    def __init__(
+        self, message: str, *, status: int | None = None, where: str = "",
+        never_sent: bool = False,
+    ) -> None:
+        super().__init__(message, status=status, where=where)
+        self.never_sent = never_sent
 
 
 _BY_STATUS: dict[int, type[LakeFSError]] = {

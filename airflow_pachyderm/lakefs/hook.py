@@ -20,9 +20,10 @@ from airflow_pachyderm.lakefs.connection import CONN_TYPE, UI_FIELD_BEHAVIOUR
 log = logging.getLogger(__name__)
 
 
-class LakeFSHook(BaseHook, LakeFSClient):
+class LakeFSHook(BaseHook):
     """
-    Interact with lakeFS through ``lakefs-sdk``.
+    Interact with lakeFS through ``lakefs-sdk``: :meth:`get_conn` returns the
+    :class:`~airflow_pachyderm.lakefs.client.LakeFSClient` for the connection.
 
     The connection's host is the lakeFS endpoint URL, login the access key id, password
     the secret access key; extra may hold ``storage_namespace`` (a template such as
@@ -41,9 +42,9 @@ class LakeFSHook(BaseHook, LakeFSClient):
     hook_name = "lakeFS"
 
     def __init__(self, lakefs_conn_id: str = default_conn_name, **kwargs: Any) -> None:
-        BaseHook.__init__(self, **kwargs)
-        LakeFSClient.__init__(self)
+        super().__init__(**kwargs)
         self.lakefs_conn_id = lakefs_conn_id
+        self._client: LakeFSClient | None = None
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
@@ -109,13 +110,30 @@ class LakeFSHook(BaseHook, LakeFSClient):
         )
 
     def get_conn(self) -> LakeFSClient:
-        return self
+        """The client for this connection (made on first use, then reused).
+
+        :raises AirflowNotFoundException: no such connection and no ``LAKECTL_*`` variables.
+        """
+        if self._client is None:
+            self._client = LakeFSClient(self._load_config())
+        return self._client
+
+    @property
+    def config(self) -> LakeFSConfig:
+        """The connection's settings.
+
+        :raises AirflowNotFoundException: no such connection and no ``LAKECTL_*`` variables.
+        """
+        return self.get_conn().config
 
     def test_connection(self) -> tuple[bool, str]:
         """Used by the Test button of the connection form."""
         try:
-            self.health_check()
-            version = self.version()
+            client = self.get_conn()
+            client.health_check()
+            version = client.version()
         except Exception as exc:
             return False, str(exc)
-        return True, f"Connected to lakeFS {version} at {self.config.base_url}".replace("  ", " ")
+        return True, f"Connected to lakeFS {version} at {client.config.base_url}".replace(
+            "  ", " "
+        )

@@ -2,14 +2,44 @@
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from airflow.sdk import BaseOperator
 
+from airflow_pachyderm.compat import AirflowFailException
+from airflow_pachyderm.errors import PachydermError
+from airflow_pachyderm.lakefs.client import LakeFSClient
 from airflow_pachyderm.lakefs.hook import LakeFSHook
 from airflow_pachyderm.spec.models import PipelineSpec
+
+R = TypeVar("R")
+
+
+def fail_permanent_errors(
+    execute: Callable[[Any, Any], R],
+) -> Callable[[Any, Any], R]:
+    """Decorate an operator's ``execute``: the provider's errors that a retry cannot fix
+    (``retryable`` false: bad specs or params, a job without state, a moved output branch)
+    fail the task at once as ``AirflowFailException``; every other error keeps the task's
+    retries.
+
+    :raises AirflowFailException: ``execute`` raised a non-retryable
+        :class:`~airflow_pachyderm.errors.PachydermError`.
+    """
+
+    @functools.wraps(execute)
+    def run(self: Any, context: Any) -> R:
+        try:
+            return execute(self, context)
+        except PachydermError as exc:
+            if exc.retryable:
+                raise
+            raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
+
+    return run
 
 
 class PipelineOperator(BaseOperator):
@@ -42,6 +72,10 @@ class PipelineOperator(BaseOperator):
 
     def hook(self) -> LakeFSHook:
         return LakeFSHook(lakefs_conn_id=self.lakefs_conn_id)
+
+    def client(self) -> LakeFSClient:
+        """The lakeFS client of the operator's connection (``self.hook().get_conn()``)."""
+        return self.hook().get_conn()
 
     def output_branch(self, context: Mapping[str, Any]) -> str:
         params = context.get("params") or {}

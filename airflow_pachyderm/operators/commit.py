@@ -8,9 +8,10 @@ from typing import Any
 from airflow.sdk import Asset
 
 from airflow_pachyderm.compat import AirflowFailException, AirflowSkipException
+from airflow_pachyderm.errors import DatumFailedError
 from airflow_pachyderm.jobs.commit import commit_job
-from airflow_pachyderm.jobs.job import JobStateMissingError, job_id_for
-from airflow_pachyderm.operators._common import PipelineOperator
+from airflow_pachyderm.jobs.job import job_id_for
+from airflow_pachyderm.operators._common import PipelineOperator, fail_permanent_errors
 
 
 class CommitOperator(PipelineOperator):
@@ -26,23 +27,25 @@ class CommitOperator(PipelineOperator):
     :param lakefs_conn_id: Airflow connection of type ``lakefs``.
     :return: the output commit id.
     :raises AirflowFailException: the job has no plan and no output commit (clear the whole
-        run), or the output branch moved while the job ran.
+        run), a batch has no result or failed datums (rerun its process task), or the output
+        branch moved while the job ran.
+    :raises LakeFSError: lakeFS failed (the task's retries apply).
     """
 
+    @fail_permanent_errors
     def execute(self, context: Any) -> str:
-        from airflow_pachyderm.jobs.commit import OutputBranchMovedError
-
         dag_run = context["dag_run"]
         job_id = job_id_for(dag_run.dag_id, dag_run.run_id)
         try:
             result = commit_job(
-                self.hook(),
+                self.client(),
                 self.spec.output_repo,
                 job_id,
                 output_branch=self.output_branch(context),
                 log_line=self.log_line,
             )
-        except (JobStateMissingError, OutputBranchMovedError) as exc:
+        except DatumFailedError as exc:
+            # Failed datums are the process tasks' to retry, not the commit's.
             raise AirflowFailException(str(exc)) from exc
         return result.commit
 

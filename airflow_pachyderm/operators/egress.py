@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 
 from airflow_pachyderm.compat import AirflowSkipException
 from airflow_pachyderm.jobs.egress import FileSink, Sink, mirror_commit, scheme_of
-from airflow_pachyderm.operators._common import PipelineOperator
+from airflow_pachyderm.operators._common import PipelineOperator, fail_permanent_errors
 from airflow_pachyderm.spec.models import SQLDatabaseEgress
 
 
@@ -28,6 +28,7 @@ class EgressOperator(PipelineOperator):
     :param commit: the output commit id (the commit task's return value).
     :param aws_conn_id: Airflow AWS connection used for ``s3://`` URLs.
     :return: the number of files copied.
+    :raises AirflowFailException: an egress target that cannot be used (no retry).
     """
 
     template_fields = ("commit",)
@@ -39,6 +40,7 @@ class EgressOperator(PipelineOperator):
         self.commit = commit
         self.aws_conn_id = aws_conn_id
 
+    @fail_permanent_errors
     def execute(self, context: Any) -> int:
         egress = self.spec.egress
         if egress is None:
@@ -50,7 +52,7 @@ class EgressOperator(PipelineOperator):
         url = egress.url
         assert url is not None  # the spec has exactly one of URL and sqlDatabase
         sink: Sink = FileSink(url) if scheme_of(url) == "file" else S3Sink(url, self.aws_conn_id)
-        written, deleted = mirror_commit(self.hook(), self.spec.output_repo, self.commit, sink)
+        written, deleted = mirror_commit(self.client(), self.spec.output_repo, self.commit, sink)
         self.log.info("egress: %d files of %s@%s copied to %s, %d removed there", written,
                       self.spec.output_repo, self.commit, url, deleted)
         return written
@@ -64,7 +66,7 @@ class EgressOperator(PipelineOperator):
         password = sql_password(target.secret.name, target.secret.key)
         mask_secret(password)
         rows = export_to_sql(
-            self.hook(), self.spec.output_repo, self.commit, target.url, password,
+            self.client(), self.spec.output_repo, self.commit, target.url, password,
             target.file_format.type, list(target.file_format.columns),
         )
         for table, count in rows.items():

@@ -8,13 +8,16 @@ from typing import Any
 from airflow_pachyderm.compat import AirflowFailException, AirflowSkipException
 from airflow_pachyderm.jobs.plan import (
     InputMissingError,
-    JobInputError,
     JobRequest,
     JobUnchangedError,
     parse_reprocess,
     plan_job_run,
 )
-from airflow_pachyderm.operators._common import PipelineOperator, airflow_run_url
+from airflow_pachyderm.operators._common import (
+    PipelineOperator,
+    airflow_run_url,
+    fail_permanent_errors,
+)
 from airflow_pachyderm.runners.docker import image_identity
 
 
@@ -61,9 +64,12 @@ class PlanOperator(PipelineOperator):
     :raises AirflowSkipException: an asset-triggered run whose inputs are exactly those of the
         output branch's last job (e.g. a watcher reporting a head already computed), or one
         of whose inputs has no branch yet (its first commit triggers a run in turn).
-    :raises AirflowFailException: a param names a missing input, ref or datum (no retry).
+    :raises AirflowFailException: a param names a missing input, ref or datum, or another
+        error a retry cannot fix (no retry).
+    :raises LakeFSError: lakeFS failed (the task's retries apply).
     """
 
+    @fail_permanent_errors
     def execute(self, context: Any) -> list[dict[str, Any]]:
         params = context.get("params") or {}
         dag_run = context["dag_run"]
@@ -87,7 +93,7 @@ class PlanOperator(PipelineOperator):
             self.log.info("image %s is %s%s", self.spec.transform.image, image_id,
                           f" ({digest})" if digest else "")
             _, batches = plan_job_run(
-                self.hook(), self.spec, request, image_id=image_id, log_line=self.log_line
+                self.client(), self.spec, request, image_id=image_id, log_line=self.log_line
             )
         except JobUnchangedError as exc:
             raise AirflowSkipException(str(exc)) from exc
@@ -96,7 +102,5 @@ class PlanOperator(PipelineOperator):
                 # One input changed, another has no data yet (an upstream pipeline that has
                 # not committed): its first commit will start a run in turn.
                 raise AirflowSkipException(f"{exc}; waiting for it") from exc
-            raise AirflowFailException(str(exc)) from exc
-        except JobInputError as exc:
             raise AirflowFailException(str(exc)) from exc
         return [batch.to_xcom() for batch in batches]

@@ -12,7 +12,7 @@ from airflow_pachyderm.compat import AirflowFailException
 from airflow_pachyderm.jobs.commit import find_job_commit
 from airflow_pachyderm.jobs.job import BatchRef, JobStateMissingError
 from airflow_pachyderm.jobs.process import DatumFailedError, process_batch
-from airflow_pachyderm.operators._common import PipelineOperator
+from airflow_pachyderm.operators._common import PipelineOperator, fail_permanent_errors
 from airflow_pachyderm.runners.docker import DockerRunner, cleanup_job_containers
 from airflow_pachyderm.spec.models import Secret
 
@@ -30,6 +30,9 @@ class ProcessBatchOperator(PipelineOperator):
     :param batch: the batch to run, as returned by the plan task (usually mapped).
     :param docker_conn_id: Airflow Docker connection; default: the local daemon.
     :param workdir: host directory for materialised inputs and outputs (default: temp dir).
+    :raises DatumFailedError: datums failed every try (the task's retries apply).
+    :raises AirflowFailException: the job has no state and no output commit, the spec changed
+        since the plan, or another error a retry cannot fix.
     """
 
     template_fields = ("batch",)
@@ -47,6 +50,7 @@ class ProcessBatchOperator(PipelineOperator):
         self.docker_conn_id = docker_conn_id
         self.workdir = workdir
 
+    @fail_permanent_errors
     def execute(self, context: Any) -> dict[str, Any]:
         if not self.batch:
             raise ValueError("ProcessBatchOperator needs a batch (from the plan task)")
@@ -55,11 +59,11 @@ class ProcessBatchOperator(PipelineOperator):
         secret_files = resolve_secret_files(self.spec.transform.secrets)
         # A crashed earlier try may have left its container behind.
         cleanup_job_containers(batch.job_id, batch=str(batch.index))
-        hook = self.hook()
+        client = self.client()
         try:
             with tempfile.TemporaryDirectory(prefix="pachyderm-batch-", dir=self.workdir) as tmp:
                 outcome = process_batch(
-                    hook,
+                    client,
                     self.spec,
                     batch,
                     DockerRunner(docker_conn_id=self.docker_conn_id),
@@ -71,7 +75,7 @@ class ProcessBatchOperator(PipelineOperator):
         except JobStateMissingError as exc:
             # This task alone was cleared after its job finished: nothing to redo.
             branch = self.output_branch(context)
-            done = find_job_commit(hook, batch.output_repo, branch, batch.job_id)
+            done = find_job_commit(client, batch.output_repo, branch, batch.job_id)
             if done is None:
                 raise AirflowFailException(
                     f"{exc}. Clear the whole run (plan first) to run job {batch.job_id} again"

@@ -15,6 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
+# Re-exported: the runner errors were defined here before the one error tree.
+from airflow_pachyderm.errors import OutputError as OutputError
+from airflow_pachyderm.errors import RunnerError as RunnerError
+
 _logger = logging.getLogger("airflow_pachyderm.runners")
 
 DatumStatus = Literal["success", "failed"]
@@ -178,16 +182,3 @@ class BatchRunner(Protocol):
         self, spec: TransformSpec, job: JobContext, datums: Sequence[DatumWork]
     ) -> BatchResult: ...
 
-
-class OutputError(Exception):
-    """A datum wrote something to /pfs/out that cannot be published."""
-
-    def __init__(self, datum_id: str, path: str, problem: str) -> None:
-        super().__init__(f"datum {datum_id}: /pfs/out/{path}: {problem}")
-        self.datum_id = datum_id
-        self.path = path
-        self.problem = problem
-
-
-class RunnerError(Exception):
-    """The runner itself could not run a batch (Docker unreachable, image missing, ...)."""

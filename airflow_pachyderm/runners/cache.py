@@ -19,12 +19,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from airflow_pachyderm.errors import CacheError
+
 # Keys become file names: allow what checksums, digests and etags look like.
 _KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:+=-]{0,199}$")
-
-
-class CacheError(Exception):
-    """A cache key or entry is unusable."""
 
 
 def link_or_copy(src: str | os.PathLike[str], dest: str | os.PathLike[str]) -> None:

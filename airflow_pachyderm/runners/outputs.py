@@ -7,11 +7,8 @@ import shutil
 import stat
 from pathlib import Path
 
+from airflow_pachyderm.reserved import RESERVED_DIR
 from airflow_pachyderm.runners.base import OutputError
-
-# The provider keeps its bookkeeping (the datum manifest) under this top-level directory of
-# every output commit; datums cannot write there.
-RESERVED_DIR = "_pachyderm"
 
 
 def clear_dir(path: Path) -> None:

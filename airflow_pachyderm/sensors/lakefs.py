@@ -14,6 +14,7 @@ from typing import Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_pachyderm.compat import AirflowException
+from airflow_pachyderm.lakefs.client import LakeFSClient
 from airflow_pachyderm.lakefs.hook import LakeFSHook
 from airflow_pachyderm.lakefs.watch import changed_under, path_present
 from airflow_pachyderm.triggers.commits import LakeFSCommitTrigger, LakeFSFileTrigger
@@ -74,12 +75,12 @@ class LakeFSCommitSensor(BaseSensorOperator):
                 "first poke is not kept between reschedules"
             )
 
-    def _resolve_baseline(self, hook: LakeFSHook) -> str:
+    def _resolve_baseline(self, client: LakeFSClient) -> str:
         if self._baseline is None:
             if self.since:
-                self._baseline = hook.resolve_ref(self.repo, self.since)
-            elif hook.branch_exists(self.repo, self.branch):
-                self._baseline = hook.get_branch(self.repo, self.branch)
+                self._baseline = client.resolve_ref(self.repo, self.since)
+            elif client.branch_exists(self.repo, self.branch):
+                self._baseline = client.get_branch(self.repo, self.branch)
             else:  # the branch does not exist yet: its first commit is new
                 self._baseline = ""
         return self._baseline
@@ -87,7 +88,7 @@ class LakeFSCommitSensor(BaseSensorOperator):
     def execute(self, context: Any) -> Any:
         if not self.deferrable:
             return super().execute(context)
-        baseline = self._resolve_baseline(LakeFSHook(self.lakefs_conn_id))
+        baseline = self._resolve_baseline(LakeFSHook(self.lakefs_conn_id).get_conn())
         self.log.info("waiting for a commit on %s@%s other than %s%s", self.repo, self.branch,
                       baseline or "(none yet)",
                       f" changing {self.prefix!r}" if self.prefix else "")
@@ -112,15 +113,15 @@ class LakeFSCommitSensor(BaseSensorOperator):
         return str(event["commit"])
 
     def poke(self, context: Any) -> PokeReturnValue | bool:
-        hook = LakeFSHook(self.lakefs_conn_id)
-        baseline = self._resolve_baseline(hook)
-        if not hook.branch_exists(self.repo, self.branch):
+        client = LakeFSHook(self.lakefs_conn_id).get_conn()
+        baseline = self._resolve_baseline(client)
+        if not client.branch_exists(self.repo, self.branch):
             return False
-        head = hook.get_branch(self.repo, self.branch)
+        head = client.get_branch(self.repo, self.branch)
         if head == baseline:
             return False
         if self.prefix and baseline and not changed_under(
-            hook, self.repo, baseline, head, self.prefix
+            client, self.repo, baseline, head, self.prefix
         ):
             return False
         self.log.info("new commit %s on %s@%s", head, self.repo, self.branch)
@@ -186,7 +187,8 @@ class LakeFSFileSensor(BaseSensorOperator):
         self.log.info("%s@%s/%s exists", self.repo, self.ref, self.path)
 
     def poke(self, context: Any) -> bool:
-        found = path_present(LakeFSHook(self.lakefs_conn_id), self.repo, self.ref, self.path)
+        client = LakeFSHook(self.lakefs_conn_id).get_conn()
+        found = path_present(client, self.repo, self.ref, self.path)
         if not found:
             self.log.info("%s@%s/%s does not exist yet", self.repo, self.ref, self.path)
         return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from airflow_pachyderm.errors import CronError
 from airflow_pachyderm.spec.quantities import QuantityError, parse_duration
 
 MACROS = frozenset(
@@ -24,10 +25,6 @@ _FIELDS = (
     ("day of week", 0, 7, {d: i for i, d in enumerate(_DAYS)}),
 )
 _ITEM = re.compile(r"(\*|[0-9A-Za-z]+(?:-[0-9A-Za-z]+)?)(?:/(\d+))?")
-
-
-class CronError(ValueError):
-    """A schedule that cannot be read; the message says what to write."""
 
 
 def every_seconds(schedule: str) -> float | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from airflow_pachyderm.errors import PipelineSpecError
+
 
 @dataclass(frozen=True, order=True)
 class SpecError:
@@ -28,7 +30,7 @@ class SpecError:
         return f"{where}: {self.message}"
 
 
-class SpecErrors(ValueError):
+class SpecErrors(PipelineSpecError):
     """Every error found while loading or checking specs; ``str()`` lists them all."""
 
     def __init__(self, errors: Iterable[SpecError]) -> None:

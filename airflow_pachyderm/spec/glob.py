@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from airflow_pachyderm.datums.errors import GlobError as _EngineGlobError
 from airflow_pachyderm.datums.glob import compile_glob
+from airflow_pachyderm.errors import GlobError
 
-
-class GlobError(ValueError):
-    """A glob pattern that Pachyderm would not accept; the message says how to fix it."""
+__all__ = ["GlobError", "check_glob"]
 
 
 def check_glob(pattern: str) -> int:
     """Validate ``pattern`` and return its number of capture groups ``( )``.
 
     Capture groups are what ``joinOn``/``groupBy`` refer to as ``$1``, ``$2``...
+
+    :raises GlobError: a pattern Pachyderm would not accept; the message says how to fix it.
     """
     if not pattern.startswith("/"):
         # Pachyderm would imply the '/', but a spec says what it means.
@@ -21,7 +21,4 @@ def check_glob(pattern: str) -> int:
             f"glob {pattern!r} must start with '/': it is matched from the repo root, "
             f"write {('/' + pattern)!r}"
         )
-    try:
-        return compile_glob(pattern).groups
-    except _EngineGlobError as exc:
-        raise GlobError(str(exc)) from None
+    return compile_glob(pattern).groups

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from airflow_pachyderm.errors import NameMappingError
 from airflow_pachyderm.lakefs.names import REPOSITORY_NAME
 
 # Pachyderm's own rule for repo, pipeline and project names.
@@ -24,10 +25,6 @@ PACHYDERM_NAME = re.compile(r"[A-Za-z0-9_-]+")
 # A Pachyderm spec template variable left unexpanded: $NAME or ${NAME}.
 TEMPLATE_VARIABLE = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?")
 DEFAULT_PROJECT = "default"
-
-
-class NameMappingError(ValueError):
-    """A Pachyderm name that has no valid lakeFS repository name; the message says why."""
 
 
 def template_message(value: str) -> str | None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from airflow_pachyderm.errors import QuantityError
+
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 _DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 
@@ -37,10 +39,6 @@ _CPU = re.compile(r"(\d+(?:\.\d+)?)(m)?")
 MAX_MEMORY_BYTES = 2**63 - 1
 MAX_CPU_CORES = 65536
 _MAX_NUMBER_CHARS = 40
-
-
-class QuantityError(ValueError):
-    """A duration or resource amount that cannot be read; the message says what to write."""
 
 
 def parse_duration(value: object) -> float:

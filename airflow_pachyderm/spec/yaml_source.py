@@ -16,6 +16,8 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from airflow_pachyderm.errors import PipelineSpecError
+
 # Values produced from one document, counting every expansion of an alias; far beyond any
 # real spec, far below what hurts.
 MAX_VALUES = 100_000
@@ -31,7 +33,7 @@ Path = tuple[str | int, ...]
 Position = tuple[int, int]
 
 
-class YamlProblem(Exception):
+class YamlProblem(PipelineSpecError):
     """A document that cannot be read; carries a 1-based position."""
 
     def __init__(self, line: int, column: int, message: str) -> None:

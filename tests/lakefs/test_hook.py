@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 
+from airflow_pachyderm.lakefs.client import LakeFSClient
 from airflow_pachyderm.lakefs.hook import LakeFSHook
 
 
@@ -33,13 +34,15 @@ def lakefs_connection(lakefs_server, monkeypatch):
 
 def test_hook_reads_its_airflow_connection(lakefs_connection) -> None:
     hook = LakeFSHook(lakefs_conn_id=lakefs_connection)
+    client = hook.get_conn()
+    assert isinstance(client, LakeFSClient) and not isinstance(hook, LakeFSClient)
+    assert hook.get_conn() is client
     repo = f"conn-{uuid.uuid4().hex[:8]}"
-    created = hook.create_repository(repo)
+    created = client.create_repository(repo)
     assert created.storage_namespace == f"local://team-a/{repo}"
-    hook.upload(repo, "main", "hello.txt", b"hello")
-    commit = hook.commit(repo, "main", "hello", metadata={"k": "v"})
-    assert hook.resolve_ref(repo, "main") == commit.id
-    assert hook.get_conn() is hook
+    client.upload(repo, "main", "hello.txt", b"hello")
+    commit = client.commit(repo, "main", "hello", metadata={"k": "v"})
+    assert client.resolve_ref(repo, "main") == commit.id
 
 
 def test_test_button_reports_success_and_failure(lakefs_server, lakefs_connection, monkeypatch):
@@ -62,7 +65,7 @@ def test_hook_falls_back_to_lakectl_variables(lakefs_server, monkeypatch) -> Non
     for key, value in lakefs_server.env().items():
         monkeypatch.setenv(key, value)
     hook = LakeFSHook(lakefs_conn_id="no_such_connection")
-    hook.health_check()
+    hook.get_conn().health_check()
     assert hook.config.base_url == lakefs_server.endpoint
 
 
@@ -71,7 +74,7 @@ def test_hook_without_connection_or_variables_fails_clearly(monkeypatch) -> None
         if key.startswith("LAKECTL_"):
             monkeypatch.delenv(key)
     with pytest.raises(Exception, match="no_such_connection"):
-        LakeFSHook(lakefs_conn_id="no_such_connection").health_check()
+        LakeFSHook(lakefs_conn_id="no_such_connection").get_conn().health_check()
 
 
 def test_ui_field_behaviour_labels_the_form() -> None:
@@ -102,9 +105,10 @@ def test_airflow_lists_the_provider_and_its_connection_type() -> None:
     assert lakefs and lakefs[0]["class"] == "airflow_pachyderm.lakefs.hook.LakeFSHook"
 
 
-def test_hook_keeps_airflow_logger_and_client_methods(lakefs_connection) -> None:
+def test_hook_keeps_airflow_logger_and_its_client_the_lakefs_calls(lakefs_connection) -> None:
     hook = LakeFSHook(lakefs_conn_id=lakefs_connection)
     hook.log.info("the hook's logger is Airflow's")
     repo = f"logs-{uuid.uuid4().hex[:8]}"
-    hook.create_repository(repo)
-    assert [c.message for c in hook.log_commits(repo, "main")] == ["Repository created"]
+    client = hook.get_conn()
+    client.create_repository(repo)
+    assert [c.message for c in client.log_commits(repo, "main")] == ["Repository created"]
