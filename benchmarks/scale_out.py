@@ -93,7 +93,8 @@ def main() -> int:
         root = Path(tmp)
         specs = root / "specs.yaml"
         specs.write_text("---\n".join(
-            sleep_pipeline(name, args.seconds, args.batches) for name in PIPELINES.values()
+            sleep_pipeline(name, args.seconds, args.batches, -(-args.datums // args.batches))
+            for name in PIPELINES.values()
         ))
         home = root / "airflow"
         write_pipelines_dag(home / "dags", "scale_out", "the scale-out benchmark", specs)

@@ -14,9 +14,11 @@ NAP_SECONDS = 8
 NAPS_FILES = 4
 
 
-def sleep_pipeline(name: str, seconds: float, batches: int, retries: int = 0) -> str:
-    """The YAML of pipeline ``name``: input repo ``<name>-input``, glob ``/*``, ``batches``
-    batches, ``seconds`` of sleep per datum."""
+def sleep_pipeline(
+    name: str, seconds: float, batches: int, batch_size: int, retries: int = 0
+) -> str:
+    """The YAML of pipeline ``name``: input repo ``<name>-input``, glob ``/*``, ``seconds`` of
+    sleep per datum, at most ``batches`` running at once, ``batch_size`` datums each."""
     return f"""\
 pipeline:
   name: {name}
@@ -34,14 +36,19 @@ transform:
     - |
       import os, shutil, time
       time.sleep(float(os.environ["SLEEP"]))
-      shutil.copytree("/pfs/data", "/pfs/out", dirs_exist_ok=True)
+      for name in os.listdir("/pfs/data"):
+          shutil.copyfile(f"/pfs/data/{{name}}", f"/pfs/out/{{name}}")
   env:
     SLEEP: "{seconds}"
 parallelismSpec:
   constant: {batches}
+datumSetSpec:
+  number: {batch_size}
 airflow:
   retries: {retries}
 """
 
 
-CELERY_SPECS = sleep_pipeline(NAPS_DAG_ID, NAP_SECONDS, batches=2, retries=1)
+CELERY_SPECS = sleep_pipeline(
+    NAPS_DAG_ID, NAP_SECONDS, batches=2, batch_size=NAPS_FILES // 2, retries=1
+)

@@ -44,8 +44,14 @@ from airflow_pachyderm.server.process import LakeFSServerProcess
 
 BASELINE_BRANCH = "local"
 RUN_TIMEOUT = 600
-# Provenance that names the run rather than what was computed.
-RUN_SPECIFIC_METADATA = ("pachyderm.job", "pachyderm.airflow", "pachyderm.output_branch")
+# Commit metadata that names the run rather than what was computed: job and plan ids, run
+# id and link, the branch and the commit the job built on (on main, earlier no-op runs of
+# the deployment came first); and lakeFS's own merge bookkeeping (a job on main merges its
+# staging branch; a new side branch is created at the job's commit instead).
+RUN_SPECIFIC_METADATA = (
+    "pachyderm.job", "pachyderm.plan", "pachyderm.airflow", "pachyderm.output_branch",
+    "pachyderm.base_commit", "airflow.run_id", "::lakefs::Airflow::url", ".lakefs.merge.",
+)
 KILL_TIMEOUT = 300.0
 
 
@@ -79,10 +85,14 @@ def file_hashes(client: LakeFSClient, repo: str, ref: str) -> dict[str, str]:
 
 
 def provenance(client: LakeFSClient, repo: str, ref: str) -> dict[str, str]:
+    """Commit metadata without what names the run, the history or how inputs were chosen
+    (``pachyderm.input.<name>.branch`` for a branch head, ``.ref`` for a pinned ref: the
+    input commit ids themselves are compared)."""
     metadata = client.get_commit(repo, ref).metadata
     return {
         key: value for key, value in metadata.items()
         if not key.startswith(RUN_SPECIFIC_METADATA)
+        and not (key.startswith("pachyderm.input.") and key.endswith((".branch", ".ref")))
     }
 
 
