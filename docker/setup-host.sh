@@ -18,6 +18,9 @@ command -v debootstrap >/dev/null 2>&1 || need_apt+=(debootstrap)
 command -v make >/dev/null 2>&1 || need_apt+=(make)
 # The UI plugin's browser tests drive Debian's headless Chromium.
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium chromium-driver)
+# The Celery deployment of the tests: redis as broker, PostgreSQL as database and backend.
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_apt+=(postgresql)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]} from apt"
   as_root apt-get update -qq

@@ -192,14 +192,27 @@ class AirflowStack:
                 # A new session per component, so that stopping it reaches its children
                 # (the LocalExecutor's workers, the api-server's uvicorn worker).
                 self._processes[name] = subprocess.Popen(
-                    [sys.executable, "-m", "airflow", *COMPONENTS[name]],
-                    env=self.env(),
+                    [sys.executable, "-m", "airflow", *self.command(name)],
+                    env=self.component_env(name),
                     cwd=self.home,
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL,
                     start_new_session=True,
                 )
+
+    def command(self, name: str) -> list[str]:
+        """The ``airflow`` arguments that start component ``name`` (subclasses add more,
+        e.g. Celery workers)."""
+        return COMPONENTS[name]
+
+    def component_env(self, name: str) -> dict[str, str]:
+        """The environment of component ``name`` (the same for all here)."""
+        return self.env()
+
+    def pid(self, name: str) -> int:
+        """The process id of a running component (also its process group id)."""
+        return self._processes[name].pid
 
     def stop(self, timeout: float = 30.0, components: Iterable[str] | None = None) -> None:
         """SIGTERM the components' process groups (default: all), then SIGKILL what is left."""

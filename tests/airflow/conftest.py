@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from airflow_stack import AirflowStack
-from dag_files import DagFiles, write_dag_files
+from celery_specs import CELERY_SPECS
+from celery_stack import CeleryStack, celery_stack
+from dag_files import ML_DEMO, DagFiles, write_dag_files, write_pipelines_dag
 
 from airflow_pachyderm.lakefs import LakeFSClient, LakeFSConfig
 from airflow_pachyderm.local.airflow import lakefs_connection_env
@@ -72,3 +75,31 @@ def airflow_stack(dag_files: DagFiles, demo_lakefs: LakeFSServerProcess) -> Iter
         yield stack
     finally:
         stack.stop()
+
+
+# -- the CeleryExecutor deployment (test_celery.py) -------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def celery_lakefs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LakeFSServerProcess]:
+    """The Celery deployment's lakeFS server (it uses the demo's repository names too)."""
+    with LakeFSServerProcess(data_dir=tmp_path_factory.mktemp("celery-lakefs")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def celery_deployment(
+    tmp_path_factory: pytest.TempPathFactory, celery_lakefs: LakeFSServerProcess, docker_api: Any
+) -> Iterator[CeleryStack]:
+    """redis, PostgreSQL, Airflow's components and two Celery workers (a and b), once per
+    session; the DAGs folder holds the ml demo and the pipelines of ``celery_specs``."""
+    home = tmp_path_factory.mktemp("celery-home")
+    write_pipelines_dag(home / "dags", "ml_pipelines", "the ml demo", ML_DEMO / "pipelines.yaml")
+    specs = home / "specs.yaml"
+    specs.write_text(CELERY_SPECS)
+    write_pipelines_dag(home / "dags", "celery_pipelines", "the Celery tests", specs)
+    connection = lakefs_connection_env(
+        celery_lakefs.endpoint, celery_lakefs.access_key_id, celery_lakefs.secret_access_key
+    )
+    with celery_stack(home, extra_env=connection) as stack:
+        yield stack

@@ -79,6 +79,14 @@ def write_dag_files(dags_folder: Path, spec_dir: Path) -> DagFiles:
     return DagFiles(valid=valid, broken=broken, broken_spec=broken_spec, sensors=sensors)
 
 
+def write_pipelines_dag(dags_folder: Path, name: str, what: str, spec: Path) -> Path:
+    """A DAG file ``<name>.py`` loading the pipelines of ``spec``."""
+    dags_folder.mkdir(parents=True, exist_ok=True)
+    path = dags_folder / f"{name}.py"
+    path.write_text(_dag_file(what, spec))
+    return path
+
+
 def _dag_file(what: str, spec: Path) -> str:
     return (
         f"# Airflow DAGs of {what}, one per pipeline\n"
