@@ -388,11 +388,10 @@ def _write_job_state(
 ) -> tuple[JobPlanRecord, list[BatchRef]]:
     """Write the plan's state (batches, datum skeleton, plan record) to fresh job branches."""
     job_id = request.job_id
-    explicit_size = "datum_set_spec" in spec.model_fields_set
     batches: list[Batch] = make_batches(
         plan.to_process,
         parallelism=spec.parallelism_spec.constant,
-        batch_size=spec.datum_set_spec.number if explicit_size else None,
+        batch_size=spec.datum_set_spec.number if spec.datum_set_spec else None,
     )
 
     repo = spec.output_repo

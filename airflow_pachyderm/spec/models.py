@@ -913,9 +913,12 @@ class PipelineSpec(SpecModel):
         "Pachyderm.",
         json_schema_extra=pachyderm("transform.datumBatching"),
     )
-    datum_set_spec: DatumSetSpec = Field(
-        default_factory=DatumSetSpec,
-        description="How many datums make a batch (one process task).",
+    # None (not a default DatumSetSpec) when unset, so that it stays unset through
+    # to_dict()/from_dict() on its way to the tasks: unset, batches follow parallelismSpec.
+    datum_set_spec: DatumSetSpec | None = Field(
+        None,
+        description="How many datums make a batch (one process task); unset: as many "
+        "batches as parallelismSpec.constant allows.",
         json_schema_extra=pachyderm("datumSetSpec"),
     )
     resource_requests: Resources | None = Field(
