@@ -9,10 +9,16 @@ no role: reads nothing), from the fixture's simple auth manager.
 from __future__ import annotations
 
 import contextlib
+import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from airflow_stack import AirflowStack, ComponentError
@@ -309,3 +315,41 @@ def test_browse_walk_lineage_and_rerun_in_a_browser(history: History, browser: A
     # The relabelled model predicts other species: the predictions changed.
     assert "changed" in driver.find_element(By.CSS_SELECTOR, "table.diff").text
     assert driver.find_elements(By.CSS_SELECTOR, ".side-by-side table.csv")
+
+
+# -- the same rerun from the command line -------------------------------------------------
+
+
+def test_cli_rerun_triggers_the_dag_in_airflow_and_reports_its_commit(
+    history: History, demo_lakefs: Any
+) -> None:
+    """``airflow-pachyderm rerun`` with a deployment configured: the run goes through
+    Airflow (it shows in the UI, with the Params' conf), and its commit pins the old model
+    given by a 12-hex prefix."""
+    h = history
+    env = {
+        **os.environ,
+        "AIRFLOW_PACHYDERM_AIRFLOW_URL": h.stack.base_url,
+        "AIRFLOW_PACHYDERM_AIRFLOW_USER": h.stack.admin,
+        "AIRFLOW_PACHYDERM_AIRFLOW_PASSWORD": h.stack.passwords[h.stack.admin],
+        "LAKECTL_SERVER_ENDPOINT_URL": demo_lakefs.endpoint,
+        "LAKECTL_CREDENTIALS_ACCESS_KEY_ID": demo_lakefs.access_key_id,
+        "LAKECTL_CREDENTIALS_SECRET_ACCESS_KEY": demo_lakefs.secret_access_key,
+    }
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "airflow-pachyderm"), "rerun", "inference",
+         "--input", f"model={h.old_model[:12]}", "--output-branch", "cli-rerun-old-model",
+         "--specs", str(ML_DEMO / "pipelines.yaml"), "--timeout", str(PIPELINES_TIMEOUT),
+         "--json"],
+        env=env, capture_output=True, text=True, timeout=PIPELINES_TIMEOUT + 60,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    answer = json.loads(result.stdout)
+    assert answer["state"] == "success", answer
+    assert answer["conf"] == {"input_model": h.old_model[:12],
+                              "output_branch": "cli-rerun-old-model"}
+    run = h.stack.api("GET", f"/api/v2/dags/inference/dagRuns/{quote(answer['run_id'])}")
+    assert run["conf"] == answer["conf"] and run["state"] == "success"
+    output = h.lakefs.resolve_ref("inference", "cli-rerun-old-model")
+    assert answer["output_commit"] == output
+    assert input_commits(h.lakefs, "inference", output)["model"] == h.old_model
