@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow_pachyderm.lakefs.provenance import KEY_JOB
 from celery_specs import NAP_SECONDS, NAPS_DAG_ID, NAPS_FILES, NAPS_INPUT
 from celery_stack import CeleryStack
 from dag_files import ML_DAG_IDS, ML_DEMO
@@ -39,6 +38,7 @@ from runs import (
 
 from airflow_pachyderm.datums.manifest import MANIFEST_PATH, ManifestEntry, iter_manifest
 from airflow_pachyderm.jobs.job import job_id_for
+from airflow_pachyderm.jobs.provenance import KEY_JOB
 from airflow_pachyderm.lakefs import LakeFSClient, LakeFSConfig
 from airflow_pachyderm.server.process import LakeFSServerProcess
 
