@@ -15,7 +15,7 @@ from airflow_pachyderm.datums.errors import (
 )
 from airflow_pachyderm.datums.glob import CompiledGlob, compile_glob, normalize_glob
 from airflow_pachyderm.datums.inputs import (
-    CronInput,
+    CronLeaf,
     CrossInput,
     FileEntry,
     GroupInput,
@@ -23,7 +23,7 @@ from airflow_pachyderm.datums.inputs import (
     JoinInput,
     LeafInput,
     Lister,
-    PfsInput,
+    PfsLeaf,
     UnionInput,
     leaf_inputs,
     validate_tree,
@@ -47,7 +47,7 @@ __all__ = [
     "MAX_MAPPED_TASKS",
     "Batch",
     "CompiledGlob",
-    "CronInput",
+    "CronLeaf",
     "CrossInput",
     "Datum",
     "DatumError",
@@ -65,7 +65,7 @@ __all__ = [
     "ManifestError",
     "ManifestInput",
     "OutputCollisionError",
-    "PfsInput",
+    "PfsLeaf",
     "PlannedDatum",
     "ReprocessMode",
     "UnionInput",

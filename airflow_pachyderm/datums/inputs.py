@@ -22,7 +22,7 @@ class FileEntry(NamedTuple):
 
 
 @dataclass(frozen=True)
-class PfsInput:
+class PfsLeaf:
     """Files of one repo at one commit, cut into datums by ``glob``."""
 
     name: str
@@ -38,7 +38,7 @@ class PfsInput:
 
 
 @dataclass(frozen=True)
-class CronInput:
+class CronLeaf:
     """Ticks of a cron schedule, stored as files in ``repo`` by the caller.
 
     It is read like a pfs input over that repo. The default glob ``/`` makes every tick
@@ -54,8 +54,8 @@ class CronInput:
     glob: str = "/"
     overwrite: bool = False
 
-    def as_pfs(self) -> PfsInput:
-        return PfsInput(
+    def as_pfs(self) -> PfsLeaf:
+        return PfsLeaf(
             name=self.name, repo=self.repo, branch=self.branch, commit=self.commit, glob=self.glob
         )
 
@@ -88,9 +88,9 @@ class GroupInput:
     inputs: tuple[InputTree, ...]
 
 
-InputTree = Union[PfsInput, CronInput, CrossInput, UnionInput, JoinInput, GroupInput]  # noqa: UP007
-LeafInput = Union[PfsInput, CronInput]  # noqa: UP007
-Lister = Callable[[PfsInput], Iterable[FileEntry]]
+InputTree = Union[PfsLeaf, CronLeaf, CrossInput, UnionInput, JoinInput, GroupInput]  # noqa: UP007
+LeafInput = Union[PfsLeaf, CronLeaf]  # noqa: UP007
+Lister = Callable[[PfsLeaf], Iterable[FileEntry]]
 
 _COMBINATORS = (CrossInput, UnionInput, JoinInput, GroupInput)
 
@@ -101,7 +101,7 @@ def leaf_inputs(tree: InputTree) -> list[LeafInput]:
 
 
 def _walk_leaves(tree: InputTree) -> Iterator[LeafInput]:
-    if isinstance(tree, (PfsInput, CronInput)):
+    if isinstance(tree, (PfsLeaf, CronLeaf)):
         yield tree
         return
     if isinstance(tree, _COMBINATORS):
@@ -126,13 +126,13 @@ def validate_tree(tree: InputTree, where: str = "input") -> None:
 
 
 def _validate(tree: InputTree, where: str, *, in_join: bool, in_group: bool) -> None:
-    if isinstance(tree, CronInput):
+    if isinstance(tree, CronLeaf):
         if not tree.name:
             raise DatumError(f"{where}.cron: 'name' must not be empty")
         if not tree.repo:
             raise DatumError(f"{where}.cron ({tree.name}): 'repo' must not be empty")
         return
-    if isinstance(tree, PfsInput):
+    if isinstance(tree, PfsLeaf):
         label = f"{where}.pfs ({tree.name or tree.repo})"
         if not tree.name:
             raise DatumError(f"{label}: 'name' must not be empty")
@@ -165,7 +165,7 @@ def _validate(tree: InputTree, where: str, *, in_join: bool, in_group: bool) -> 
 
 def _check_unique_names(tree: InputTree, where: str) -> set[str]:
     """Return the names visible under ``tree``; raise when two siblings would clash."""
-    if isinstance(tree, (PfsInput, CronInput)):
+    if isinstance(tree, (PfsLeaf, CronLeaf)):
         return {tree.name}
     kind = type(tree).__name__.removesuffix("Input").lower()
     seen: set[str] = set()

@@ -7,12 +7,12 @@ import json
 from collections.abc import Mapping
 
 from airflow_pachyderm.datums.inputs import (
-    CronInput,
+    CronLeaf,
     CrossInput,
     GroupInput,
     InputTree,
     JoinInput,
-    PfsInput,
+    PfsLeaf,
     UnionInput,
 )
 from airflow_pachyderm.runners.base import DEFAULT_PIDS_LIMIT, TransformSpec
@@ -37,7 +37,7 @@ def input_tree(spec: PipelineSpec, commits: Mapping[str, str]) -> InputTree:
 def _convert(spec: PipelineSpec, node: Input, commits: Mapping[str, str]) -> InputTree:
     if node.pfs is not None:
         pfs = node.pfs
-        return PfsInput(
+        return PfsLeaf(
             name=pfs.name,
             repo=pfs.lakefs_repo,
             branch=pfs.branch,
@@ -51,7 +51,7 @@ def _convert(spec: PipelineSpec, node: Input, commits: Mapping[str, str]) -> Inp
         )
     if node.cron is not None:
         cron = node.cron
-        return CronInput(
+        return CronLeaf(
             name=cron.name,
             repo=cron_repo(spec.output_repo, cron.name),
             commit=commits[cron.name],
