@@ -26,7 +26,6 @@ from airflow_pachyderm.datums.inputs import (
     PfsLeaf,
     UnionInput,
     leaf_inputs,
-    validate_tree,
 )
 from airflow_pachyderm.datums.iterate import iter_datums
 from airflow_pachyderm.datums.manifest import (
@@ -84,6 +83,5 @@ __all__ = [
     "read_batch",
     "read_manifest",
     "serialize_datums",
-    "validate_tree",
     "write_manifest",
 ]
