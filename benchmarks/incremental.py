@@ -60,7 +60,7 @@ from airflow_pachyderm.datums import (
     FileEntry,
     JobPlan,
     Manifest,
-    PfsInput,
+    PfsLeaf,
     iter_datums,
     plan_job,
     read_manifest,
@@ -108,12 +108,12 @@ def _first_manifest(tree: Any, lister: Any) -> bytes:
 
 def scenario_incremental_10k() -> None:
     count = 10_000
-    tree = PfsInput(name="images", repo="images", branch="main", commit="c1", glob="/*")
+    tree = PfsLeaf(name="images", repo="images", branch="main", commit="c1", glob="/*")
     files = _listing(count)
     previous = _first_manifest(tree, lambda _leaf: files)
     changed = list(files)
     changed[count // 2] = FileEntry(changed[count // 2].path, "0" * 32, 1)
-    tree2 = PfsInput(name="images", repo="images", branch="main", commit="c2", glob="/*")
+    tree2 = PfsLeaf(name="images", repo="images", branch="main", commit="c2", glob="/*")
     started = time.perf_counter()
     manifest = read_manifest(io.BytesIO(previous))
     plan = plan_job(iter_datums(tree2, lambda _leaf: changed), manifest, salt=SALT)
@@ -134,8 +134,8 @@ def scenario_cross_model_change_10k() -> None:
     def tree(model_commit: str) -> CrossInput:
         return CrossInput(
             (
-                PfsInput(name="images", repo="images", branch="main", commit="c1", glob="/*"),
-                PfsInput(name="model", repo="model", branch="main", commit=model_commit, glob="/"),
+                PfsLeaf(name="images", repo="images", branch="main", commit="c1", glob="/*"),
+                PfsLeaf(name="model", repo="model", branch="main", commit=model_commit, glob="/"),
             )
         )
 
@@ -156,13 +156,13 @@ def scenario_cross_model_change_10k() -> None:
 def scenario_plan_100k() -> None:
     count = 100_000
     files = _listing(count, prefix="images/")
-    tree = PfsInput(name="images", repo="images", branch="main", commit="c1", glob="/images/*")
+    tree = PfsLeaf(name="images", repo="images", branch="main", commit="c1", glob="/images/*")
     previous = _first_manifest(tree, lambda _leaf: files)
     # The new commit adds 1% of files and changes 1%: a typical incremental job.
     new_files = list(files) + _listing(count // 100, prefix="images/zz-")
     for index in range(0, count, 100):
         new_files[index] = FileEntry(new_files[index].path, "f" * 32, 1)
-    tree2 = PfsInput(name="images", repo="images", branch="main", commit="c2", glob="/images/*")
+    tree2 = PfsLeaf(name="images", repo="images", branch="main", commit="c2", glob="/images/*")
     started, cpu_started = time.perf_counter(), time.process_time()
     manifest: Manifest = read_manifest(io.BytesIO(previous))
     plan = plan_job(iter_datums(tree2, lambda _leaf: new_files), manifest, salt=SALT)

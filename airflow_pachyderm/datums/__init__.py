@@ -15,7 +15,7 @@ from airflow_pachyderm.datums.errors import (
 )
 from airflow_pachyderm.datums.glob import CompiledGlob, compile_glob, normalize_glob
 from airflow_pachyderm.datums.inputs import (
-    CronInput,
+    CronLeaf,
     CrossInput,
     FileEntry,
     GroupInput,
@@ -23,10 +23,9 @@ from airflow_pachyderm.datums.inputs import (
     JoinInput,
     LeafInput,
     Lister,
-    PfsInput,
+    PfsLeaf,
     UnionInput,
     leaf_inputs,
-    validate_tree,
 )
 from airflow_pachyderm.datums.iterate import iter_datums
 from airflow_pachyderm.datums.manifest import (
@@ -47,7 +46,7 @@ __all__ = [
     "MAX_MAPPED_TASKS",
     "Batch",
     "CompiledGlob",
-    "CronInput",
+    "CronLeaf",
     "CrossInput",
     "Datum",
     "DatumError",
@@ -65,7 +64,7 @@ __all__ = [
     "ManifestError",
     "ManifestInput",
     "OutputCollisionError",
-    "PfsInput",
+    "PfsLeaf",
     "PlannedDatum",
     "ReprocessMode",
     "UnionInput",
@@ -84,6 +83,5 @@ __all__ = [
     "read_batch",
     "read_manifest",
     "serialize_datums",
-    "validate_tree",
     "write_manifest",
 ]

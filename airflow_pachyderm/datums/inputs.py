@@ -2,6 +2,12 @@
 
 These are plain values: the spec layer builds them from YAML, the engine resolves each
 branch to a commit id before planning, and the caller's lister turns a leaf into files.
+
+The engine trusts its tree: the rules of a well-formed tree (combinators not empty, names,
+repos and globs set, joinOn/outerJoin only inside a join, groupBy on every input of a group
+and nowhere else, input names unique except across a union's branches) live in one place,
+the spec (``spec.models`` and ``spec/checks.py``), which every tree of a job is built from
+(``jobs/convert.py``). A tree built by hand (tests, benchmarks) must follow them too.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ class FileEntry(NamedTuple):
 
 
 @dataclass(frozen=True)
-class PfsInput:
+class PfsLeaf:
     """Files of one repo at one commit, cut into datums by ``glob``."""
 
     name: str
@@ -38,7 +44,7 @@ class PfsInput:
 
 
 @dataclass(frozen=True)
-class CronInput:
+class CronLeaf:
     """Ticks of a cron schedule, stored as files in ``repo`` by the caller.
 
     It is read like a pfs input over that repo. The default glob ``/`` makes every tick
@@ -54,8 +60,8 @@ class CronInput:
     glob: str = "/"
     overwrite: bool = False
 
-    def as_pfs(self) -> PfsInput:
-        return PfsInput(
+    def as_pfs(self) -> PfsLeaf:
+        return PfsLeaf(
             name=self.name, repo=self.repo, branch=self.branch, commit=self.commit, glob=self.glob
         )
 
@@ -88,9 +94,9 @@ class GroupInput:
     inputs: tuple[InputTree, ...]
 
 
-InputTree = Union[PfsInput, CronInput, CrossInput, UnionInput, JoinInput, GroupInput]  # noqa: UP007
-LeafInput = Union[PfsInput, CronInput]  # noqa: UP007
-Lister = Callable[[PfsInput], Iterable[FileEntry]]
+InputTree = Union[PfsLeaf, CronLeaf, CrossInput, UnionInput, JoinInput, GroupInput]  # noqa: UP007
+LeafInput = Union[PfsLeaf, CronLeaf]  # noqa: UP007
+Lister = Callable[[PfsLeaf], Iterable[FileEntry]]
 
 _COMBINATORS = (CrossInput, UnionInput, JoinInput, GroupInput)
 
@@ -101,7 +107,7 @@ def leaf_inputs(tree: InputTree) -> list[LeafInput]:
 
 
 def _walk_leaves(tree: InputTree) -> Iterator[LeafInput]:
-    if isinstance(tree, (PfsInput, CronInput)):
+    if isinstance(tree, (PfsLeaf, CronLeaf)):
         yield tree
         return
     if isinstance(tree, _COMBINATORS):
@@ -111,73 +117,3 @@ def _walk_leaves(tree: InputTree) -> Iterator[LeafInput]:
     raise DatumError(
         f"unknown input node {tree!r}: expected pfs, cron, cross, union, join or group"
     )
-
-
-def validate_tree(tree: InputTree, where: str = "input") -> None:
-    """Reject trees that cannot produce well-formed datums, naming the offending node.
-
-    Checked: combinators are not empty, names and globs are set, join inputs sit under a
-    join with ``joinOn``, group inputs have ``groupBy``, and input names are unique except
-    between the branches of a union (Pachyderm lets union branches share a name so that
-    the code always reads ``/pfs/<name>``).
-    """
-    _validate(tree, where, in_join=False, in_group=False)
-    _check_unique_names(tree, where)
-
-
-def _validate(tree: InputTree, where: str, *, in_join: bool, in_group: bool) -> None:
-    if isinstance(tree, CronInput):
-        if not tree.name:
-            raise DatumError(f"{where}.cron: 'name' must not be empty")
-        if not tree.repo:
-            raise DatumError(f"{where}.cron ({tree.name}): 'repo' must not be empty")
-        return
-    if isinstance(tree, PfsInput):
-        label = f"{where}.pfs ({tree.name or tree.repo})"
-        if not tree.name:
-            raise DatumError(f"{label}: 'name' must not be empty")
-        if not tree.repo:
-            raise DatumError(f"{label}: 'repo' must not be empty")
-        if not tree.glob:
-            raise DatumError(f"{label}: 'glob' must not be empty (use '/' for the whole repo)")
-        if tree.join_on and not in_join:
-            raise DatumError(f"{label}: 'joinOn' is only meaningful inside a join input")
-        if tree.outer_join and not in_join:
-            raise DatumError(f"{label}: 'outerJoin' is only meaningful inside a join input")
-        if tree.group_by and not in_group:
-            raise DatumError(f"{label}: 'groupBy' is only meaningful inside a group input")
-        if in_group and not tree.group_by:
-            raise DatumError(f"{label}: inputs of a group need 'groupBy' (e.g. '$1')")
-        return
-    if not isinstance(tree, _COMBINATORS):
-        raise DatumError(f"{where}: unknown input node {tree!r}")
-    kind = type(tree).__name__.removesuffix("Input").lower()
-    if not tree.inputs:
-        raise DatumError(f"{where}.{kind}: needs at least one input")
-    for index, child in enumerate(tree.inputs):
-        _validate(
-            child,
-            f"{where}.{kind}[{index}]",
-            in_join=isinstance(tree, JoinInput) or (in_join and not isinstance(tree, GroupInput)),
-            in_group=isinstance(tree, GroupInput) or (in_group and not isinstance(tree, JoinInput)),
-        )
-
-
-def _check_unique_names(tree: InputTree, where: str) -> set[str]:
-    """Return the names visible under ``tree``; raise when two siblings would clash."""
-    if isinstance(tree, (PfsInput, CronInput)):
-        return {tree.name}
-    kind = type(tree).__name__.removesuffix("Input").lower()
-    seen: set[str] = set()
-    for index, child in enumerate(tree.inputs):
-        names = _check_unique_names(child, f"{where}.{kind}[{index}]")
-        if not isinstance(tree, UnionInput):
-            clash = seen & names
-            if clash:
-                name = sorted(clash)[0]
-                raise DatumError(
-                    f"{where}.{kind}[{index}]: input name {name!r} is used twice; both would "
-                    f"be mounted at /pfs/{name}: give one of them another 'name'"
-                )
-        seen |= names
-    return seen

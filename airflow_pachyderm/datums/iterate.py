@@ -29,16 +29,15 @@ from itertools import chain, islice, product
 from airflow_pachyderm.datums.errors import DatumError
 from airflow_pachyderm.datums.glob import CompiledGlob, GlobMatch, compile_glob
 from airflow_pachyderm.datums.inputs import (
-    CronInput,
+    CronLeaf,
     CrossInput,
     FileEntry,
     GroupInput,
     InputTree,
     JoinInput,
     Lister,
-    PfsInput,
+    PfsLeaf,
     UnionInput,
-    validate_tree,
 )
 from airflow_pachyderm.datums.model import Datum, DatumFile, datum_id
 
@@ -52,7 +51,7 @@ class _Match:
     __slots__ = ("_datum_files", "entries", "group_key", "join_key", "leaf", "root")
 
     def __init__(
-        self, leaf: PfsInput, root: str, entries: list[FileEntry], join_key: str, group_key: str
+        self, leaf: PfsLeaf, root: str, entries: list[FileEntry], join_key: str, group_key: str
     ) -> None:
         self.leaf = leaf
         self.root = root
@@ -83,8 +82,10 @@ _Parts = tuple[_Match, ...]
 
 
 def iter_datums(tree: InputTree, lister: Lister) -> Iterator[Datum]:
-    """Every datum of ``tree``, reading files through ``lister`` (sorted by path)."""
-    validate_tree(tree)
+    """Every datum of ``tree``, reading files through ``lister`` (sorted by path).
+
+    ``tree`` is not checked again here: it comes from a validated spec (see ``datums.inputs``).
+    """
     for parts in _iter_parts(tree, lister):
         yield _to_datum(parts)
 
@@ -101,9 +102,9 @@ def _parts_id(parts: _Parts) -> str:
 
 
 def _iter_parts(tree: InputTree, lister: Lister) -> Iterator[_Parts]:
-    if isinstance(tree, PfsInput):
+    if isinstance(tree, PfsLeaf):
         return _iter_pfs(tree, lister)
-    if isinstance(tree, CronInput):
+    if isinstance(tree, CronLeaf):
         return _iter_pfs(tree.as_pfs(), lister)
     children = [_iter_parts(child, lister) for child in tree.inputs]
     if isinstance(tree, CrossInput):
@@ -149,7 +150,7 @@ class _Locator:
         return None
 
 
-def _iter_pfs(leaf: PfsInput, lister: Lister) -> Iterator[_Parts]:
+def _iter_pfs(leaf: PfsLeaf, lister: Lister) -> Iterator[_Parts]:
     glob = compile_glob(leaf.glob)
     if leaf.join_on:
         glob.check_template(leaf.join_on, "joinOn", leaf.name)

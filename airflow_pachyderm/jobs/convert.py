@@ -1,22 +1,61 @@
-"""Translate a pipeline spec into the plain values the datum planner and runners take."""
+"""Translate a pipeline spec into the plain values the datum planner and runners take.
+
+:func:`build_job_spec` is the one place a task turns its validated ``PipelineSpec`` into a
+frozen :class:`JobSpec`: the engine reads its input tree and salt, the runner its transform.
+Nothing in it is checked again downstream (the spec was).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from airflow_pachyderm.datums.inputs import (
-    CronInput,
+    CronLeaf,
     CrossInput,
     GroupInput,
     InputTree,
     JoinInput,
-    PfsInput,
+    PfsLeaf,
     UnionInput,
 )
 from airflow_pachyderm.runners.base import DEFAULT_PIDS_LIMIT, TransformSpec
 from airflow_pachyderm.spec.models import Input, PipelineSpec
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What one job of a pipeline runs, with its inputs pinned; built by :func:`build_job_spec`.
+
+    :param pipeline: the pipeline's name.
+    :param tree: the input tree, every leaf pinned to a commit (for the datum engine).
+    :param transform: how the runner starts the user's code, image pinned.
+    :param salt: what besides input content makes a datum's result differ (:func:`datum_salt`).
+    """
+
+    pipeline: str
+    tree: InputTree
+    transform: TransformSpec
+    salt: str
+
+
+def build_job_spec(spec: PipelineSpec, commits: Mapping[str, str], image_id: str = "") -> JobSpec:
+    """The job specification of ``spec`` with its inputs at ``commits`` (by input key).
+
+    :param spec: the validated pipeline spec.
+    :param commits: the commit id of every input, keyed as in the job plan.
+    :param image_id: the transform image's id as the plan saw it ("" = the image's name).
+    :raises KeyError: an input of ``spec`` has no commit in ``commits``.
+    """
+    return JobSpec(
+        pipeline=spec.name,
+        tree=input_tree(spec, commits),
+        transform=transform_spec(spec, image_id),
+        salt=datum_salt(spec, image_id),
+    )
+
 
 _COMBINATORS = {"cross": CrossInput, "union": UnionInput, "join": JoinInput, "group": GroupInput}
 
@@ -37,7 +76,7 @@ def input_tree(spec: PipelineSpec, commits: Mapping[str, str]) -> InputTree:
 def _convert(spec: PipelineSpec, node: Input, commits: Mapping[str, str]) -> InputTree:
     if node.pfs is not None:
         pfs = node.pfs
-        return PfsInput(
+        return PfsLeaf(
             name=pfs.name,
             repo=pfs.lakefs_repo,
             branch=pfs.branch,
@@ -51,7 +90,7 @@ def _convert(spec: PipelineSpec, node: Input, commits: Mapping[str, str]) -> Inp
         )
     if node.cron is not None:
         cron = node.cron
-        return CronInput(
+        return CronLeaf(
             name=cron.name,
             repo=cron_repo(spec.output_repo, cron.name),
             commit=commits[cron.name],

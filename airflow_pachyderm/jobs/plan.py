@@ -29,7 +29,7 @@ from airflow_pachyderm.datums.selection import (
     parse_datum_ids,
 )
 from airflow_pachyderm.errors import InputMissingError, JobInputError, JobUnchangedError
-from airflow_pachyderm.jobs.convert import cron_repo, datum_salt, input_tree
+from airflow_pachyderm.jobs.convert import JobSpec, build_job_spec, cron_repo
 from airflow_pachyderm.jobs.job import (
     JOB_BRANCH_PREFIX,
     job_id_for,
@@ -260,9 +260,10 @@ def plan_datums(
     previous = (
         read_previous_manifest(client, spec.output_repo, base_commit) if base_commit else None
     )
-    with _selected(spec, reprocess, previous, _job_datums(client, spec, inputs)) as chosen:
+    job = _job_spec(spec, inputs, image_id)
+    with _selected(spec, reprocess, previous, _job_datums(client, job)) as chosen:
         datums, mode = chosen
-        return plan_job(datums, previous, salt=datum_salt(spec, image_id), reprocess=mode)
+        return plan_job(datums, previous, salt=job.salt, reprocess=mode)
 
 
 def plan_datums_streaming(
@@ -287,10 +288,10 @@ def plan_datums_streaming(
         else None
     )
     plan = JobPlan()
-    with _selected(spec, reprocess, previous, _job_datums(client, spec, inputs)) as chosen:
+    job = _job_spec(spec, inputs, image_id)
+    with _selected(spec, reprocess, previous, _job_datums(client, job)) as chosen:
         datums, mode = chosen
-        skipped = stream_plan(datums, previous, plan, salt=datum_salt(spec, image_id),
-                              reprocess=mode)
+        skipped = stream_plan(datums, previous, plan, salt=job.salt, reprocess=mode)
 
         def entries() -> Iterator[ManifestEntry]:
             for planned in skipped:
@@ -302,11 +303,12 @@ def plan_datums_streaming(
     return plan
 
 
-def _job_datums(
-    client: LakeFSClient, spec: PipelineSpec, inputs: tuple[InputCommit, ...]
-) -> Iterator[Datum]:
-    tree = input_tree(spec, {item.name: item.commit for item in inputs})
-    return iter_datums(tree, lakefs_lister(client))
+def _job_spec(spec: PipelineSpec, inputs: tuple[InputCommit, ...], image_id: str) -> JobSpec:
+    return build_job_spec(spec, {item.name: item.commit for item in inputs}, image_id)
+
+
+def _job_datums(client: LakeFSClient, job: JobSpec) -> Iterator[Datum]:
+    return iter_datums(job.tree, lakefs_lister(client))
 
 
 @contextlib.contextmanager

@@ -22,7 +22,7 @@ from airflow_pachyderm.datums import (
     leaf_inputs,
 )
 from airflow_pachyderm.errors import DatumFailedError, SpecChangedError
-from airflow_pachyderm.jobs.convert import input_tree, transform_spec
+from airflow_pachyderm.jobs.convert import build_job_spec
 from airflow_pachyderm.jobs.state import (
     BatchRecord,
     BatchRef,
@@ -133,8 +133,8 @@ def process_batch(
         lambda fh: list(deserialize_datums(fh, source=f"batch {batch.index}")),
     )
     cache = cache or ContentCache(default_cache_dir() / "objects")
-    commits = {item.name: item.commit for item in plan.inputs}
-    leaves = leaf_inputs(input_tree(spec, commits))
+    job_spec = build_job_spec(spec, {item.name: item.commit for item in plan.inputs}, plan.image)
+    leaves = leaf_inputs(job_spec.tree)
     names = sorted({leaf.name for leaf in leaves})
     workdir.mkdir(parents=True, exist_ok=True)
     # Fetch each distinct file once (a model shared by every datum too), in parallel;
@@ -156,7 +156,7 @@ def process_batch(
         log=log_line,
         batch=str(batch.index),
     )
-    result = runner.run_batch(transform_spec(spec, plan.image), job, works)
+    result = runner.run_batch(job_spec.transform, job, works)
 
     published = {d.datum_id: d.output_paths for d in result.datums if _publishes(d)}
     check_output_collisions(published)

@@ -18,6 +18,7 @@ _ROLES = {"join": ("joinOn", "join"), "group": ("groupBy", "group")}
 def check_spec(spec: PipelineSpec) -> Iterator[tuple[Path, str]]:
     """Yield (field path, message) for every cross-field problem of ``spec``."""
     yield from _check_join_and_group(spec)
+    yield from _check_keys_outside_their_combinator(spec)
     yield from _check_unique_names(spec)
     yield from _check_cron_mix(spec)
     yield from _check_container_limits(spec)
@@ -72,6 +73,30 @@ def _check_join_and_group(spec: PipelineSpec) -> Iterator[tuple[Path, str]]:
                 )
                 continue
             yield from _check_key(key_path, key, value, child.pfs.glob, child.pfs.capture_groups)
+
+
+# joinOn/outerJoin say how a join matches, groupBy how a group gathers: outside one they would
+# validate and do nothing (Pachyderm ignores them there), so they are refused.
+_KEY_HOMES = (
+    ("joinOn", "join_on", "join"),
+    ("outerJoin", "outer_join", "join"),
+    ("groupBy", "group_by", "group"),
+)
+
+
+def _check_keys_outside_their_combinator(spec: PipelineSpec) -> Iterator[tuple[Path, str]]:
+    for path, node in spec.input_nodes():
+        if node.pfs is None:
+            continue
+        # A node's path ends with (kind, index) of its parent: ("input", "join", 0).
+        parent = path[-2] if len(path) >= 3 else None
+        for key, attribute, home in _KEY_HOMES:
+            if getattr(node.pfs, attribute) and parent != home:
+                yield (
+                    (*path, "pfs", key),
+                    f"{key} is only meaningful inside a {home} input: put this input in a "
+                    f"{home}, or remove {key}",
+                )
 
 
 def _check_key(path: Path, key: str, value: str, glob: str, groups: int) -> Iterator[tuple]:

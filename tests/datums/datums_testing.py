@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 
-from airflow_pachyderm.datums import FileEntry, PfsInput
+from airflow_pachyderm.datums import FileEntry, PfsLeaf
 
 
 def checksum_of(content: str) -> str:
@@ -27,7 +27,7 @@ class Repos:
             files = {path: path for path in files}
         self.data.setdefault(repo, {})[commit] = dict(files)
 
-    def lister(self, leaf: PfsInput) -> list[FileEntry]:
+    def lister(self, leaf: PfsLeaf) -> list[FileEntry]:
         self.calls.append((leaf.repo, leaf.commit))
         files = self.data[leaf.repo][leaf.commit]
         return [
@@ -36,6 +36,6 @@ class Repos:
         ]
 
 
-def pfs(repo: str, glob: str, commit: str = "c1", **kwargs: object) -> PfsInput:
+def pfs(repo: str, glob: str, commit: str = "c1", **kwargs: object) -> PfsLeaf:
     name = kwargs.pop("name", repo)
-    return PfsInput(name=name, repo=repo, branch="main", commit=commit, glob=glob, **kwargs)
+    return PfsLeaf(name=name, repo=repo, branch="main", commit=commit, glob=glob, **kwargs)

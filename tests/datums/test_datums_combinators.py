@@ -14,7 +14,6 @@ from airflow_pachyderm.datums import (
     UnionInput,
     iter_datums,
     leaf_inputs,
-    validate_tree,
 )
 from airflow_pachyderm.datums import iterate as iterate_module
 
@@ -174,24 +173,6 @@ def test_nested_trees(repos: Repos) -> None:
         ("/pfs/data/x", "/pfs/model/m"),
     ]
     assert [leaf.repo for leaf in leaf_inputs(tree)] == ["a", "b", "model"]
-
-
-@pytest.mark.parametrize(
-    ("tree", "message"),
-    [
-        (CrossInput(()), r"input\.cross: needs at least one input"),
-        (CrossInput((pfs("a", "/*"), pfs("a", "/"))), "input name 'a' is used twice"),
-        (pfs("a", "/*", join_on="$1"), "'joinOn' is only meaningful inside a join"),
-        (pfs("a", "/*", outer_join=True), "'outerJoin' is only meaningful"),
-        (pfs("a", "/*", group_by="$1"), "'groupBy' is only meaningful inside a group"),
-        (GroupInput((pfs("a", "/(*)"),)), r"input\.group\[0\]\.pfs \(a\): inputs of a group"),
-        (pfs("a", ""), "'glob' must not be empty"),
-        (pfs("", "/", name=""), "'name' must not be empty"),
-    ],
-)
-def test_invalid_trees_are_rejected_with_their_location(tree: object, message: str) -> None:
-    with pytest.raises(DatumError, match=message):
-        validate_tree(tree)  # type: ignore[arg-type]
 
 
 def test_join_on_a_missing_capture_group_names_the_input(repos: Repos) -> None:

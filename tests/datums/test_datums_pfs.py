@@ -6,7 +6,7 @@ import pytest
 from datums_testing import Repos, pfs
 
 from airflow_pachyderm.datums import (
-    CronInput,
+    CronLeaf,
     Datum,
     DatumError,
     GlobError,
@@ -169,7 +169,7 @@ def test_datums_stream_without_reading_the_whole_listing(repos: Repos) -> None:
 
 def test_cron_input_reads_its_tick_repo_as_one_datum(repos: Repos) -> None:
     repos.put("tick", "t2", {"2024-01-01T00:00:00Z": "", "2024-01-01T01:00:00Z": ""})
-    cron = CronInput(name="tick", repo="tick", commit="t2", spec="@hourly")
+    cron = CronLeaf(name="tick", repo="tick", commit="t2", spec="@hourly")
     [datum] = list(iter_datums(cron, repos.lister))
     assert [file.container_path for file in datum.files] == [
         "/pfs/tick/2024-01-01T00:00:00Z",

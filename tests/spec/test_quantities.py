@@ -109,6 +109,7 @@ def test_valid_globs(glob: str, groups: int) -> None:
 @pytest.mark.parametrize(
     ("glob", "fragment"),
     [
+        ("", "must start with '/'"),
         ("*", "must start with '/'"),
         ("/{a,b", "never closed"),
         ("/[ab", "never closed"),
