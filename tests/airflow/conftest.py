@@ -80,14 +80,16 @@ def airflow_stack(dag_files: DagFiles, demo_lakefs: LakeFSServerProcess) -> Iter
 # -- the CeleryExecutor deployment (test_celery.py) -------------------------------------------
 
 
-@pytest.fixture(scope="session")
+# Module scope: only test_celery.py uses the Celery deployment; it must not idle (two workers,
+# a scheduler, PostgreSQL) through the rest of the session.
+@pytest.fixture(scope="module")
 def celery_lakefs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LakeFSServerProcess]:
     """The Celery deployment's lakeFS server (it uses the demo's repository names too)."""
     with LakeFSServerProcess(data_dir=tmp_path_factory.mktemp("celery-lakefs")) as server:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def celery_deployment(
     tmp_path_factory: pytest.TempPathFactory, celery_lakefs: LakeFSServerProcess, docker_api: Any
 ) -> Iterator[CeleryStack]:
