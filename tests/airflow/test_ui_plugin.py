@@ -347,7 +347,7 @@ def test_cli_rerun_triggers_the_dag_in_airflow_and_reports_its_commit(
     answer = json.loads(result.stdout)
     assert answer["state"] == "success", answer
     assert answer["conf"] == {"input_model": h.old_model[:12],
-                              "output_branch": "cli-rerun-old-model"}
+                              "output_branch": "cli-rerun-old-model", "reprocess": "changed"}
     run = h.stack.api("GET", f"/api/v2/dags/inference/dagRuns/{quote(answer['run_id'])}")
     assert run["conf"] == answer["conf"] and run["state"] == "success"
     output = h.lakefs.resolve_ref("inference", "cli-rerun-old-model")
